@@ -1,0 +1,100 @@
+"""The adapter contract (design.md §3): bytes ⇄ canonical records, no I/O beyond the given stream.
+
+Adapters are pure translation. ``parse`` streams: it yields ``Parsed`` for each good logical
+record and ``Rejected`` for each bad one, and raises ``FileStructureError`` only after every record
+has been reported, so the caller chooses between accepting a partial file and rejecting it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, ClassVar, Protocol, runtime_checkable
+
+
+class Direction(enum.StrEnum):
+    """Which way a format travels, seen from the agency."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    BOTH = "both"
+
+
+@dataclass(slots=True)
+class Parsed:
+    """One good logical record.
+
+    ``type`` names the record kind within the format (``"entry"``, ``"file_header"``...);
+    ``data`` holds the field values as plain Python values (str, int, Decimal, date, nested dicts),
+    keyed by the mapping's field names; ``line`` is the 1-based physical line/record where it began.
+    ``canonical`` is the canonical model object when the record maps to one (e.g. a ``Payment``).
+    """
+
+    record_no: int
+    type: str
+    data: dict[str, Any]
+    line: int = 0
+    canonical: Any = None
+
+
+@dataclass(slots=True)
+class Rejected:
+    """One bad record: a stable code, where it is, and a message without personal data."""
+
+    record_no: int
+    line: int
+    code: str
+    message: str
+    field: str | None = None
+    start: int | None = None
+    end: int | None = None
+    type: str | None = None
+
+
+Result = Parsed | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """Where a format's layout comes from and how sure we are of it."""
+
+    document: str
+    version: str
+    status: str  # confirmed | derived | unconfirmed | mixed
+    notes: str = ""
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What every partner format implements. See design.md §3."""
+
+    key: ClassVar[str]
+    title: ClassVar[str]
+    direction: ClassVar[Direction]
+    source: ClassVar[SourceInfo]
+
+    def detect(self, head: bytes) -> bool:
+        """True when ``head`` (the first few KiB of a file) is this format."""
+        ...
+
+    def parse(self, stream: BinaryIO) -> Iterator[Result]:
+        """Yield one result per logical record; raise ``FileStructureError`` last, if at all."""
+        ...
+
+    def render(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+        """Inverse of ``parse``: take ``{"type": ..., "data": {...}}`` mappings, yield file bytes.
+
+        Every width and code is checked before writing; a value that does not fit raises
+        ``RecordError`` rather than being truncated or shifting later fields.
+        """
+        ...
+
+
+@dataclass(slots=True)
+class Summary:
+    """Counts a caller accumulates while draining ``parse`` (used by the CLI and the gateway)."""
+
+    good: int = 0
+    rejected: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)

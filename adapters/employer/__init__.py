@@ -1,0 +1,1 @@
+"""Employer and payroll-processor formats."""

@@ -1,0 +1,614 @@
+"""NACHA ACH files (any SEC code), with the child support application: CCD+ entries whose addenda
+carry a ``DED`` segment become canonical ``Payment`` records.
+
+Spec: NACHA Operating Rules Appendix Three record formats as implemented by moov-io/ach (commit
+c6bd2372), and the Child Support Application Banking Convention (NACHA *User Guide for Electronic
+Child Support Payments*, v9.0, 2017) — shared/specs/employer-formats.md §2. Layouts:
+``mappings/employer/nacha/*.toml``.
+
+Logical records: ``file_header``, ``batch_header``, ``entry`` (the entry detail with its addenda
+under ``addenda``; a DED entry also carries the parsed segment under ``ded``), ``batch_control``,
+``file_control``. Block-padding records (all ``9``) are framing, not records.
+
+Record-level faults (bad field, check digit, trace order, addenda sequence, DED syntax, DED amount not
+equal to the entry amount) reject that entry and parsing goes on. File-level faults (missing header
+or controls, wrong counts, hashes, totals or block count, truncation, non-ASCII bytes) are collected
+and raised together as one ``FileStructureError`` after the last record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, BinaryIO, ClassVar
+
+from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
+from adapters.canonical import Payment
+from adapters.employer.ded import DedOptions, is_ded, ncp_name_element, parse_ded, render_ded
+from adapters.errors import FileStructureError, RecordError
+from adapters.layout import Layout, load_layout
+from adapters.records import iter_records
+
+RECORD_LENGTH = 94
+BLOCKING_FACTOR = 10
+PADDING = b"9" * RECORD_LENGTH
+DEBIT_CODES = frozenset({"26", "27", "28", "29", "36", "37", "38", "39", "46", "47", "48", "49", "55", "56",
+                         "82", "84", "86", "88"})  # the last four are ADV debits
+DED_CREDIT_CODES = frozenset({"22", "23", "24", "32", "33", "34", "42", "43", "44", "52", "53", "54"})
+ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
+
+
+def _layouts() -> dict[str, Layout]:
+    names = ("file_header", "batch_header", "iat_batch_header", "entry_detail", "iat_entry_detail",
+             "adv_entry_detail", "addenda", "iat_addenda", "addenda_return", "addenda_noc", "batch_control",
+             "adv_batch_control", "file_control", "adv_file_control")
+    return {n: load_layout(f"employer/nacha/{n}.toml") for n in names}
+
+
+ENTRY_LAYOUT = {"IAT": "iat_entry_detail", "ADV": "adv_entry_detail"}
+
+
+def addenda_layout(type_code: str) -> str:
+    """Which addenda layout a type code uses: returns (99), NOCs (98), IAT 10-16, else the 05 frame."""
+    if type_code == "99":
+        return "addenda_return"
+    if type_code == "98":
+        return "addenda_noc"
+    if type_code in ("10", "11", "12", "13", "14", "15", "16"):
+        return "iat_addenda"
+    return "addenda"
+
+
+def aba_check_digit(first8: str) -> int:
+    """ABA routing check digit (weights 3-7-1) of the first eight digits."""
+    return (10 - sum(int(c) * w for c, w in zip(first8, ABA_WEIGHTS, strict=True)) % 10) % 10
+
+
+@dataclass(slots=True)
+class _Batch:
+    header: dict[str, Any]
+    header_line: int
+    sec: str
+    count: int = 0
+    hash: int = 0
+    debit: int = 0
+    credit: int = 0
+    last_trace: str = ""
+
+
+@dataclass(slots=True)
+class _Entry:
+    record_no: int
+    line: int
+    data: dict[str, Any]
+    error: RecordError | None = None
+    error_line: int = 0
+    addenda: list[dict[str, Any]] = field(default_factory=list)
+
+
+class NachaDedAdapter:
+    """NACHA files of any SEC code; CCD+ with ``DED`` addenda → canonical ``Payment``."""
+
+    key: ClassVar[str] = "nacha-ded"
+    title: ClassVar[str] = "NACHA ACH file (CCD+/CTX child support payments with DED addenda; any SEC code)"
+    direction: ClassVar[Direction] = Direction.BOTH
+    source: ClassVar[SourceInfo] = SourceInfo(
+        document="NACHA Operating Rules App. 3 (via moov-io/ach c6bd2372); Child Support Application Banking Convention",
+        version="NACHA 2024 / CSABC user guide v9.0 (2017)",
+        status="confirmed",
+        notes="DED04 zero-padding and CTX dates are per-SDU options (DedOptions)",
+    )
+
+    def __init__(self, ded_options: DedOptions | None = None) -> None:
+        self.layouts = _layouts()
+        self.ded_options = ded_options or DedOptions()
+
+    # ------------------------------------------------------------------ detect
+    def detect(self, head: bytes) -> bool:
+        """A NACHA file starts with a file header: ``101``, a 10-character destination, record size 094."""
+        return len(head) >= 40 and head[:3] == b"101" and head[34:40] == b"094101"
+
+    # ------------------------------------------------------------------ parse
+    def parse(self, stream: BinaryIO) -> Iterator[Result]:
+        return _Parser(self).run(stream)
+
+    # ------------------------------------------------------------------ render
+    def render(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+        return _Renderer(self).run(records)
+
+
+class _Parser:
+    """One pass over one file. State lives here, not on the adapter, so an adapter is reusable."""
+
+    def __init__(self, adapter: NachaDedAdapter) -> None:
+        self.a = adapter
+        self.lay = adapter.layouts
+        self.problems: list[tuple[str, str]] = []
+        self.record_no = 0
+        self.physical = 0  # records counted for the block count (padding excluded)
+        self.batch: _Batch | None = None
+        self.entry: _Entry | None = None
+        self.file_header_seen = False
+        self.file_control_seen = False
+        self.batches = 0
+        self.file_count = self.file_hash = self.file_debit = self.file_credit = 0
+        self.non_ascii_line = 0
+        self.last_sec = ""
+
+    def problem(self, code: str, message: str) -> None:
+        self.problems.append((code, message))
+
+    def next_no(self) -> int:
+        self.record_no += 1
+        return self.record_no
+
+    def run(self, stream: BinaryIO) -> Iterator[Result]:
+        try:
+            for line_no, raw in iter_records(stream, RECORD_LENGTH):
+                yield from self.record(line_no, raw)
+        except FileStructureError as exc:  # framing damage explains every later fault: report it first
+            self.problems.insert(0, (exc.code, exc.message))
+        yield from self.flush_entry()
+        self.finish()
+        if self.problems:
+            code, message = self.problems[0]
+            more = f" (and {len(self.problems) - 1} more: {', '.join(c for c, _ in self.problems[1:])})" \
+                if len(self.problems) > 1 else ""
+            exc = FileStructureError(code, message + more)
+            exc.problems = list(self.problems)  # type: ignore[attr-defined]
+            raise exc
+
+    def reject(self, line: int, err: RecordError, rtype: str | None) -> Rejected:
+        return Rejected(self.next_no(), line, err.code, err.message, err.field, err.start, err.end, rtype)
+
+    def parse_with(self, layout: Layout, line_no: int, raw: bytes) -> dict[str, Any]:
+        try:
+            return layout.parse(raw)
+        except RecordError as err:
+            if err.code == "NON_ASCII" and not self.non_ascii_line:
+                self.non_ascii_line = line_no
+                self.problem("NON_ASCII", f"line {line_no} holds bytes outside 7-bit ASCII")
+            raise
+
+    # one physical record
+    def record(self, line_no: int, raw: bytes) -> Iterator[Result]:
+        kind = raw[:1]
+        if kind == b"7":
+            self.physical += 1
+            self.addenda(line_no, raw)
+            return
+        yield from self.flush_entry()
+        if raw == PADDING:
+            return
+        self.physical += 1
+        if self.file_control_seen:
+            self.problem("RECORD_AFTER_FILE_CONTROL", f"line {line_no}: record after the file control")
+        if kind == b"6":
+            self.start_entry(line_no, raw)
+        elif kind == b"5":
+            yield from self.batch_header(line_no, raw)
+        elif kind == b"8":
+            yield from self.batch_control(line_no, raw)
+        elif kind == b"1":
+            yield from self.file_header(line_no, raw)
+        elif kind == b"9":
+            yield from self.file_control(line_no, raw)
+        else:
+            err = RecordError("RECORD_TYPE", f"unknown record type code in position 1 (line {line_no})",
+                              field="record_type", start=1, end=1)
+            if len(raw) != RECORD_LENGTH:
+                err = RecordError("RECORD_LENGTH", f"record is {len(raw)} bytes, expected {RECORD_LENGTH}",
+                                  start=1, end=len(raw))
+            yield self.reject(line_no, err, None)
+
+    def file_header(self, line_no: int, raw: bytes) -> Iterator[Result]:
+        if self.file_header_seen:
+            self.problem("DUPLICATE_FILE_HEADER", f"line {line_no}: a second file header")
+        elif self.physical != 1:
+            self.problem("FILE_HEADER_NOT_FIRST", f"line {line_no}: file header is not the first record")
+        self.file_header_seen = True
+        try:
+            yield Parsed(self.next_no(), "file_header", self.parse_with(self.lay["file_header"], line_no, raw), line_no)
+        except RecordError as err:
+            self.problem("FILE_HEADER_INVALID", f"line {line_no}: file header invalid ({err.code})")
+            yield self.reject(line_no, err, "file_header")
+
+    def batch_header(self, line_no: int, raw: bytes) -> Iterator[Result]:
+        if not self.file_header_seen and self.physical == 1:
+            self.problem("MISSING_FILE_HEADER", "file does not start with a file header record")
+            self.file_header_seen = True  # report once
+        if self.batch is not None:
+            self.problem("MISSING_BATCH_CONTROL", f"line {line_no}: batch header before the previous batch's control")
+            self.close_batch_totals(self.batch)
+        self.batches += 1
+        layout = self.lay["iat_batch_header"] if raw[50:53] == b"IAT" else self.lay["batch_header"]
+        try:
+            data = self.parse_with(layout, line_no, raw)
+        except RecordError as err:
+            self.batch = _Batch({}, line_no, raw[50:53].decode("ascii", "replace"))
+            yield self.reject(line_no, err, "batch_header")
+            return
+        sec = data.get("standard_entry_class") or "IAT"
+        self.batch = _Batch(data, line_no, sec)
+        self.last_sec = sec
+        yield Parsed(self.next_no(), "batch_header", data, line_no)
+
+    def start_entry(self, line_no: int, raw: bytes) -> None:
+        b = self.batch
+        if b is None:
+            self.problem("MISSING_BATCH_HEADER", f"line {line_no}: entry outside a batch")
+            b = self.batch = _Batch({}, line_no, "")
+            self.batches += 1
+        # Totals come from the raw positions so a rejected entry still counts toward the controls,
+        # exactly as the originator computed them.
+        b.count += 1
+        rdfi, amount = raw[3:11], raw[27:39] if b.sec == "ADV" else raw[29:39]
+        if rdfi.isdigit():
+            b.hash += int(rdfi)
+        if amount.isdigit():
+            if raw[1:3].decode("ascii", "replace") in DEBIT_CODES:
+                b.debit += int(amount)
+            else:
+                b.credit += int(amount)
+        layout = self.lay[ENTRY_LAYOUT.get(b.sec, "entry_detail")]
+        entry = _Entry(0, line_no, {})
+        try:
+            entry.data = self.parse_with(layout, line_no, raw)
+            d = entry.data
+            if aba_check_digit(d["rdfi_identification"]) != int(d["check_digit"]):
+                raise RecordError("CHECK_DIGIT", "check_digit (position 12): does not match the RDFI routing number",
+                                  field="check_digit", start=12, end=12)
+            trace = d.get("trace_number") or f"{d.get('sequence_number', 0):015d}"  # ADV: sequence number
+            if b.last_trace and trace <= b.last_trace:
+                raise RecordError("TRACE_SEQUENCE", "trace_number (positions 80-94): not ascending within the batch",
+                                  field="trace_number", start=80, end=94)
+            b.last_trace = trace
+        except RecordError as err:
+            entry.error, entry.error_line = err, line_no
+        self.entry = entry
+
+    def addenda(self, line_no: int, raw: bytes) -> None:
+        entry = self.entry
+        if self.batch is not None:
+            self.batch.count += 1
+        if entry is None:
+            self.problem("ORPHAN_ADDENDA", f"line {line_no}: addenda record without an entry")
+            return
+        layout = self.lay[addenda_layout(raw[1:3].decode("ascii", "replace"))]
+        try:
+            data = self.parse_with(layout, line_no, raw)
+        except RecordError as err:
+            if entry.error is None:
+                entry.error, entry.error_line = err, line_no
+            return
+        entry.addenda.append(data)
+        if entry.error is not None or not entry.data:
+            return
+        try:
+            self.check_addenda(entry, data)
+        except RecordError as err:
+            entry.error, entry.error_line = err, line_no
+
+    def check_addenda(self, entry: _Entry, data: dict[str, Any]) -> None:
+        if entry.data.get("addenda_record_indicator") == "0":
+            raise RecordError("ADDENDA_UNEXPECTED", "addenda follows an entry whose addenda indicator is 0",
+                              field="addenda_record_indicator", start=79, end=79)
+        seq = data.get("entry_detail_sequence_number")
+        if seq is not None and seq != entry.data.get("trace_number", "")[-7:]:
+            raise RecordError("ADDENDA_SEQUENCE",
+                              "entry_detail_sequence_number (positions 88-94): not the entry's trace sequence",
+                              field="entry_detail_sequence_number", start=88, end=94)
+        if self.batch is not None and self.batch.sec in ("CCD", "PPD", "WEB", "TEL") and len(entry.addenda) > 1:
+            raise RecordError("ADDENDA_COUNT", f"{self.batch.sec} entries carry at most one addenda",
+                              field="addenda_type_code", start=2, end=3)
+        if "payment_related_information" in data:
+            seq_no = data["addenda_sequence_number"]
+            if seq_no != len(entry.addenda):
+                raise RecordError("ADDENDA_SEQUENCE", "addenda_sequence_number (positions 84-87): out of order",
+                                  field="addenda_sequence_number", start=84, end=87)
+
+    def flush_entry(self) -> Iterator[Result]:
+        entry, self.entry = self.entry, None
+        if entry is None:
+            return
+        no = self.next_no()
+        if entry.error is None and entry.data.get("addenda_record_indicator") == "1" and not entry.addenda:
+            entry.error = RecordError("ADDENDA_MISSING", "addenda indicator is 1 but no addenda follows",
+                                      field="addenda_record_indicator", start=79, end=79)
+            entry.error_line = entry.line
+        data = entry.data
+        canonical = None
+        if entry.error is None and entry.addenda:
+            text = entry.addenda[0].get("payment_related_information")
+            if is_ded(text):
+                try:
+                    ded = parse_ded(text, self.a.ded_options)
+                    canonical = self.payment(data, ded)
+                    data["ded"] = ded
+                except RecordError as err:
+                    entry.error, entry.error_line = err, entry.line + 1
+        if entry.error is not None:
+            err = entry.error
+            yield Rejected(no, entry.error_line, err.code, err.message, err.field, err.start, err.end, "entry")
+            return
+        data["addenda"] = entry.addenda
+        yield Parsed(no, "entry", data, entry.line, canonical)
+
+    def payment(self, entry: dict[str, Any], ded: dict[str, Any]) -> Payment:
+        if entry["amount"] != ded["amount"]:
+            raise RecordError("DED_AMOUNT_MISMATCH", "DED04 amount differs from the entry amount (positions 30-39)",
+                              field="payment_related_information", start=4, end=83)
+        if entry["transaction_code"] not in DED_CREDIT_CODES:
+            raise RecordError("DED_TRANSACTION_CODE", "a child support payment must be a credit entry",
+                              field="transaction_code", start=2, end=3)
+        header = self.batch.header if self.batch else {}
+        return Payment(
+            application_id=ded["application_id"], case_id=ded["case_id"], pay_date=ded["pay_date"],
+            amount=ded["amount"], ssn=ded["ssn"], medical_support=ded["medical_support"],
+            ncp_name=ded["ncp_name"], fips=ded["fips"], employment_termination=ded["employment_termination"],
+            company_name=header.get("company_name"), company_identification=header.get("company_identification"),
+            effective_date=header.get("effective_entry_date"), trace_number=entry["trace_number"],
+        )
+
+    def batch_control(self, line_no: int, raw: bytes) -> Iterator[Result]:
+        b, self.batch = self.batch, None
+        self.last_sec = b.sec if b is not None else self.last_sec
+        layout = self.lay["adv_batch_control" if self.last_sec == "ADV" else "batch_control"]
+        try:
+            data = self.parse_with(layout, line_no, raw)
+        except RecordError as err:
+            self.problem("BATCH_CONTROL_INVALID", f"line {line_no}: batch control unreadable ({err.code})")
+            if b is not None:
+                self.close_batch_totals(b)
+            yield self.reject(line_no, err, "batch_control")
+            return
+        if b is None:
+            self.problem("MISSING_BATCH_HEADER", f"line {line_no}: batch control without a batch header")
+        else:
+            self.check_batch(b, data, line_no)
+        yield Parsed(self.next_no(), "batch_control", data, line_no)
+
+    def close_batch_totals(self, b: _Batch) -> None:
+        self.file_count += b.count
+        self.file_hash += b.hash
+        self.file_debit += b.debit
+        self.file_credit += b.credit
+
+    def check_batch(self, b: _Batch, c: dict[str, Any], line_no: int) -> None:
+        self.close_batch_totals(b)
+        where = f"batch ending line {line_no}"
+        checks = (
+            ("BATCH_ENTRY_COUNT", c["entry_addenda_count"], b.count, "entry/addenda count"),
+            ("BATCH_ENTRY_HASH", c["entry_hash"], b.hash % 10**10, "entry hash"),
+            ("BATCH_DEBIT_TOTAL", _cents(c["total_debit_amount"]), b.debit, "total debit (cents)"),
+            ("BATCH_CREDIT_TOTAL", _cents(c["total_credit_amount"]), b.credit, "total credit (cents)"),
+        )
+        for code, declared, actual, what in checks:
+            if declared != actual:
+                self.problem(code, f"{where}: {what} is {declared}, the entries give {actual}")
+        h = b.header
+        if h:
+            if h.get("service_class_code") != c["service_class_code"]:
+                self.problem("BATCH_SERVICE_CLASS", f"{where}: service class differs from the batch header")
+            if h.get("batch_number") != c["batch_number"]:
+                self.problem("BATCH_NUMBER", f"{where}: batch number differs from the batch header")
+            ident = h.get("company_identification", h.get("originator_identification"))
+            if c.get("company_identification") is not None and ident != c["company_identification"]:
+                self.problem("BATCH_COMPANY_ID", f"{where}: company identification differs from the batch header")
+
+    def file_control(self, line_no: int, raw: bytes) -> Iterator[Result]:
+        self.file_control_seen = True
+        if self.batch is not None:
+            self.problem("MISSING_BATCH_CONTROL", f"line {line_no}: file control while a batch is open")
+            self.close_batch_totals(self.batch)
+            self.batch = None
+        layout = self.lay["adv_file_control" if self.last_sec == "ADV" else "file_control"]
+        try:
+            c = self.parse_with(layout, line_no, raw)
+        except RecordError as err:
+            self.problem("FILE_CONTROL_INVALID", f"line {line_no}: file control unreadable ({err.code})")
+            yield self.reject(line_no, err, "file_control")
+            return
+        blocks = -(-self.physical // BLOCKING_FACTOR)
+        checks = (
+            ("FILE_BATCH_COUNT", c["batch_count"], self.batches, "batch count"),
+            ("FILE_BLOCK_COUNT", c["block_count"], blocks, "block count"),
+            ("FILE_ENTRY_COUNT", c["entry_addenda_count"], self.file_count, "entry/addenda count"),
+            ("FILE_ENTRY_HASH", c["entry_hash"], self.file_hash % 10**10, "entry hash"),
+            ("FILE_DEBIT_TOTAL", _cents(c["total_debit_amount"]), self.file_debit, "total debit (cents)"),
+            ("FILE_CREDIT_TOTAL", _cents(c["total_credit_amount"]), self.file_credit, "total credit (cents)"),
+        )
+        for code, declared, actual, what in checks:
+            if declared != actual:
+                self.problem(code, f"file control: {what} is {declared}, the file gives {actual}")
+        yield Parsed(self.next_no(), "file_control", c, line_no)
+
+    def finish(self) -> None:
+        if self.physical == 0:
+            self.problem("EMPTY_FILE", "no records")
+            return
+        if self.batch is not None:
+            self.problem("MISSING_BATCH_CONTROL", "file ends inside a batch")
+            self.close_batch_totals(self.batch)
+        if not self.file_header_seen:
+            self.problem("MISSING_FILE_HEADER", "file has no file header record")
+        if not self.file_control_seen:
+            self.problem("MISSING_FILE_CONTROL", "file has no file control record")
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount.scaleb(2))
+
+
+class _Renderer:
+    """Writes records back out, computing every control total itself.
+
+    Given control records must agree with what the entries add up to: a renderer that copied
+    stale totals would produce a file the bank rejects.
+    """
+
+    def __init__(self, adapter: NachaDedAdapter) -> None:
+        self.a = adapter
+        self.lay = adapter.layouts
+        self.count = 0  # physical records written
+        self.batches = 0
+        self.file = [0, 0, 0, 0]  # entry/addenda count, hash, debit, credit
+        self.batch: dict[str, Any] | None = None
+        self.totals = [0, 0, 0, 0]
+        self.last_adv = False
+
+    def line(self, layout: str, data: Mapping[str, Any]) -> bytes:
+        self.count += 1
+        return (self.lay[layout].render(data) + "\n").encode("ascii")
+
+    def run(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+        records = iter(records)
+        for rec in records:
+            rtype, data = rec.get("type"), rec.get("data") or {}
+            if rtype == "originator":
+                yield from self.from_payments(data, records)
+                return
+            yield from self.one(str(rtype), data)
+        yield from self.pad()
+
+    def one(self, rtype: str, data: Mapping[str, Any]) -> Iterator[bytes]:
+        if rtype == "file_header":
+            yield self.line("file_header", data)
+        elif rtype == "batch_header":
+            if self.batch is not None:
+                yield self.close_batch({})
+            self.batch, self.totals = dict(data), [0, 0, 0, 0]
+            self.batches += 1
+            iat = data.get("standard_entry_class", "IAT") == "IAT" and "iat_indicator" in data
+            yield self.line("iat_batch_header" if iat else "batch_header", data)
+        elif rtype == "entry":
+            yield from self.entry(data)
+        elif rtype == "batch_control":
+            yield self.close_batch(data)
+        elif rtype == "file_control":
+            if self.batch is not None:
+                yield self.close_batch({})
+            yield self.file_control(data)
+        else:
+            raise RecordError("RENDER_TYPE", f"unknown record type {rtype!r} for nacha-ded")
+
+    def entry(self, data: Mapping[str, Any]) -> Iterator[bytes]:
+        if self.batch is None:
+            raise RecordError("RENDER_ORDER", "entry before any batch header")
+        kind = "iat_entry_detail" if "addenda_records" in data else \
+            "adv_entry_detail" if "advice_routing_number" in data else "entry_detail"
+        amount = int(Decimal(str(data["amount"])).scaleb(2))
+        code = str(data["transaction_code"])
+        t = self.totals
+        t[1] += int(data["rdfi_identification"])
+        if code in DEBIT_CODES:
+            t[2] += amount
+        else:
+            t[3] += amount
+        addenda = list(data.get("addenda") or [])
+        if not addenda and data.get("ded"):
+            addenda = [{"addenda_type_code": "05", "addenda_sequence_number": 1,
+                        "entry_detail_sequence_number": str(data["trace_number"])[-7:],
+                        "payment_related_information": render_ded(dict(data["ded"]), self.a.ded_options)}]
+        t[0] += 1 + len(addenda)
+        yield self.line(kind, data)
+        for add in addenda:
+            yield self.line(addenda_layout(str(add.get("addenda_type_code"))), add)
+
+    def close_batch(self, given: Mapping[str, Any]) -> bytes:
+        h = self.batch or {}
+        t = self.totals
+        computed = {
+            "service_class_code": h.get("service_class_code"),
+            "entry_addenda_count": t[0], "entry_hash": t[1] % 10**10,
+            "total_debit_amount": Decimal(t[2]).scaleb(-2), "total_credit_amount": Decimal(t[3]).scaleb(-2),
+            "company_identification": h.get("company_identification", h.get("originator_identification")),
+            "message_authentication_code": given.get("message_authentication_code"),
+            "odfi_identification": h.get("odfi_identification"), "batch_number": h.get("batch_number"),
+        }
+        _agree(given, computed, "batch_control")
+        for i in range(4):
+            self.file[i] += t[i]
+        self.batch = None
+        adv = h.get("standard_entry_class") == "ADV"
+        if adv:
+            computed["ach_operator_data"] = given.get("ach_operator_data")
+            del computed["company_identification"], computed["message_authentication_code"]
+        self.last_adv = adv
+        return self.line("adv_batch_control" if adv else "batch_control", computed)
+
+    def file_control(self, given: Mapping[str, Any]) -> bytes:
+        f = self.file
+        records = self.count + 1
+        computed = {
+            "batch_count": self.batches, "block_count": -(-records // BLOCKING_FACTOR),
+            "entry_addenda_count": f[0], "entry_hash": f[1] % 10**10,
+            "total_debit_amount": Decimal(f[2]).scaleb(-2), "total_credit_amount": Decimal(f[3]).scaleb(-2),
+        }
+        _agree(given, computed, "file_control")
+        return self.line("adv_file_control" if self.last_adv else "file_control", computed)
+
+    def pad(self) -> Iterator[bytes]:
+        while self.count % BLOCKING_FACTOR:
+            self.count += 1
+            yield PADDING + b"\n"
+
+    def from_payments(self, o: Mapping[str, Any], payments: Iterator[Mapping[str, Any]]) -> Iterator[bytes]:
+        """Build a whole CCD+ file from an ``originator`` record followed by ``payment`` records."""
+        today = o.get("file_creation_date") or o.get("effective_entry_date")
+        if today is None:
+            raise RecordError("RENDER_VALUE", "originator needs file_creation_date")
+        odfi = str(o["odfi_identification"])
+        yield from self.one("file_header", {
+            "priority_code": "01", "immediate_destination": str(o["immediate_destination"]).rjust(10),
+            "immediate_origin": str(o["immediate_origin"]).rjust(10), "file_creation_date": today,
+            "file_creation_time": o.get("file_creation_time"), "file_id_modifier": o.get("file_id_modifier", "A"),
+            "immediate_destination_name": o.get("immediate_destination_name"),
+            "immediate_origin_name": o.get("immediate_origin_name"), "reference_code": o.get("reference_code"),
+        })
+        yield from self.one("batch_header", {
+            "service_class_code": "220", "company_name": o["company_name"],
+            "company_discretionary_data": o.get("company_discretionary_data"),
+            "company_identification": o["company_identification"], "standard_entry_class": "CCD",
+            "company_entry_description": o.get("company_entry_description", "CHILD SUPP"),
+            "company_descriptive_date": o.get("company_descriptive_date"),
+            "effective_entry_date": o.get("effective_entry_date", today), "originator_status_code": "1",
+            "odfi_identification": odfi, "batch_number": 1,
+        })
+        routing = str(o["receiving_routing_number"])
+        for seq, rec in enumerate(payments, start=1):
+            if rec.get("type") != "payment":
+                raise RecordError("RENDER_TYPE", "after an originator record only payment records may follow")
+            p = rec.get("data") or {}
+            amount = Decimal(str(p["amount"]))
+            trace = f"{odfi}{seq:07d}"
+            ded = {k: p.get(k) for k in ("application_id", "case_id", "pay_date", "amount", "ssn",
+                                          "medical_support", "ncp_name", "fips", "employment_termination")}
+            ded["application_id"] = ded["application_id"] or "CS"
+            if not ded.get("ncp_name") and p.get("last_name") and p.get("first_name"):
+                ded["ncp_name"] = ncp_name_element(str(p["last_name"]), str(p["first_name"]))
+            yield from self.entry({
+                "transaction_code": o.get("transaction_code", "22"), "rdfi_identification": routing[:8],
+                "check_digit": routing[8:9], "dfi_account_number": o["receiving_account_number"],
+                "amount": amount, "identification_number": p.get("identification_number") or ded["case_id"],
+                "receiver_name": o.get("receiving_company_name"), "discretionary_data": None,
+                "addenda_record_indicator": "1", "trace_number": trace, "ded": ded,
+            })
+        yield self.close_batch({})
+        yield self.file_control({})
+        yield from self.pad()
+
+
+def _agree(given: Mapping[str, Any], computed: Mapping[str, Any], what: str) -> None:
+    """A supplied control value must equal the computed one (amounts compared as numbers)."""
+    for key, value in computed.items():
+        if key not in given or given[key] is None:
+            continue
+        supplied = given[key]
+        if isinstance(value, Decimal):
+            supplied = Decimal(str(supplied))
+        if supplied != value:
+            raise RecordError("CONTROL_MISMATCH", f"{what}.{key} is {given[key]!r}; the records give {value!r}",
+                              field=key)
+

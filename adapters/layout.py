@@ -1,0 +1,572 @@
+"""Fixed-width record layouts as data: load, check, compile once, parse and render from one spec.
+
+A layout is a TOML file under ``mappings/`` (vocabulary in ``mappings/README.md``). Loading checks
+it completely (contiguous from position 1, ``end = start + length - 1``, total = record length,
+known types, legal padding, no default on a required field, codes from a known table) and raises
+``LayoutError`` on any fault, so a bad mapping never reaches a file.
+
+Why code generation: per-field Python work is the bottleneck of fixed-width parsing
+(shared/specs/performance-ceilings.md). Each layout is compiled to one regular expression that checks
+the whole record's shape in C (digits, code lists, SSN rules, charsets) and to one generated Python
+function that converts the captured groups into a dict. Only a record that fails the fast path is
+diagnosed field by field, to name the exact field, positions and code. Rendering is the mirror:
+one ``%``-format for the whole record, then the same regular expression proves the output is valid,
+and only a failing record is diagnosed field by field. Over-wide values are refused, never truncated.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from adapters.errors import LayoutError, RecordError
+
+MAPPINGS_DIR = Path(os.environ.get("CSGATE_MAPPINGS", Path(__file__).resolve().parent.parent / "mappings"))
+
+STATUSES = frozenset({"confirmed", "derived", "unconfirmed", "choice"})
+DATE_FORMATS: dict[str, str] = {"YYMMDD": "%y%m%d", "CCYYMMDD": "%Y%m%d", "MMDDCCYY": "%m%d%Y", "MMDDYY": "%m%d%y"}
+TIME_FORMATS = frozenset({"HHMM", "HHMMSS"})
+TYPES = frozenset(
+    {"alnum", "alpha", "numeric", "digits", "amount", "date", "time", "code", "ssn", "filler", "constant"}
+)
+# SSA rules (the ones python-stdnum's us.ssn checks): no 000/666/9xx area, no 00 group, no 0000 serial.
+SSN_RE = r"(?!000|666|9)\d{3}(?!00)\d{2}(?!0000)\d{4}"
+PRINTABLE = r" -~"
+
+
+# --------------------------------------------------------------------------- code tables
+
+
+@cache
+def load_codes(table: str, base: Path | None = None) -> dict[str, str]:
+    """Load ``mappings/codes/<table>.csv`` (columns ``code,meaning``; ``#`` lines are comments)."""
+    path = (base or MAPPINGS_DIR) / "codes" / f"{table}.csv"
+    if not path.is_file():
+        raise LayoutError(f"code table {table!r} not found at {path}")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        if rows.fieldnames is None or "code" not in rows.fieldnames:
+            raise LayoutError(f"code table {table!r} needs a 'code' column")
+        codes: dict[str, str] = {}
+        for row in rows:
+            code = row["code"]
+            if code in codes:
+                raise LayoutError(f"code table {table!r} repeats code {code!r}")
+            codes[code] = row.get("meaning") or ""
+    if not codes:
+        raise LayoutError(f"code table {table!r} is empty")
+    return codes
+
+
+# --------------------------------------------------------------------------- field spec
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a fixed-width record, checked when the layout loads."""
+
+    name: str
+    start: int  # 1-based, inclusive
+    length: int
+    type: str
+    required: bool = False
+    justify: str = "left"
+    pad: str = " "
+    decimals: int = 0
+    format: str = ""
+    codes: tuple[str, ...] = ()
+    table: str = ""
+    value: str = ""
+    default: Any = None
+    charset: str = ""
+    pattern: str = ""
+    pii: bool = False
+    status: str = ""
+    description: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length - 1
+
+    @property
+    def in_data(self) -> bool:
+        """Fillers and constants are structure, not data."""
+        return self.type not in ("filler", "constant")
+
+    def regex(self) -> str:
+        """The regular-expression fragment for this field's raw text (one capture group if data)."""
+        n = self.length
+        blank = f"| {{{n}}}" if not self.required else ""
+        t = self.type
+        if t == "constant":
+            return re.escape(self.value)
+        if t == "filler":
+            return f"[{re.escape(self.pad)}]{{{n}}}" if self.pattern == "strict" else f".{{{n}}}"
+        if t in ("alnum", "alpha"):
+            if self.pattern:
+                # The pattern must cover exactly this field: assert it from here to the field's end.
+                alt = f"| {{{n}}}" if not self.required else ""
+                return f"(?=(?:{self.pattern})(?<=^.{{{self.end}}}){alt})(.{{{n}}})"
+            chars = self.charset or (PRINTABLE if t == "alnum" else "A-Za-z ")
+            # a required text field must not be all blank
+            return f"((?! {{{n}}})[{chars} ]{{{n}}})" if self.required else f"([{chars} ]{{{n}}})"
+        if t in ("numeric", "digits", "amount", "date", "time"):
+            return f"(\\d{{{n}}}{blank})"
+        if t == "ssn":
+            return f"({SSN_RE}{blank})"
+        if t == "code":
+            alts = "|".join(re.escape(c.ljust(n, self.pad) if self.justify == "left" else c.rjust(n, self.pad))
+                            for c in sorted(self.codes, key=len, reverse=True))
+            return f"({alts}{blank})"
+        raise LayoutError(f"field {self.name!r}: unknown type {t!r}")  # pragma: no cover - checked on load
+
+
+def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
+    known = set(Field.__dataclass_fields__) | {"end"}
+    extra = set(raw) - known
+    if extra:
+        raise LayoutError(f"{where}: unknown keys {sorted(extra)}")
+    try:
+        name, start, ftype = str(raw["name"]), int(raw["start"]), str(raw["type"])
+    except KeyError as exc:
+        raise LayoutError(f"{where}: missing {exc.args[0]!r}") from None
+    if ftype not in TYPES:
+        raise LayoutError(f"{where}: unknown type {ftype!r} (known: {', '.join(sorted(TYPES))})")
+    if "length" in raw:
+        length = int(raw["length"])
+        if "end" in raw and int(raw["end"]) != start + length - 1:
+            raise LayoutError(f"{where}: end {raw['end']} != start {start} + length {length} - 1")
+    elif "end" in raw:
+        length = int(raw["end"]) - start + 1
+    else:
+        raise LayoutError(f"{where}: needs 'length' (or 'end')")
+    if length < 1:
+        raise LayoutError(f"{where}: length must be at least 1")
+    numeric_like = ftype in ("numeric", "digits", "amount", "date", "time", "ssn")
+    justify = str(raw.get("justify", "right" if numeric_like else "left"))
+    pad = str(raw.get("pad", "0" if numeric_like else " "))
+    if justify not in ("left", "right") or len(pad) != 1:
+        raise LayoutError(f"{where}: justify must be left/right and pad one character")
+    if ftype in ("numeric", "digits", "amount") and not (justify == "right" and pad == "0"):
+        raise LayoutError(f"{where}: numbers are right-justified and zero-filled")
+    if ftype in ("alnum", "alpha") and not (justify == "left" and pad == " "):
+        raise LayoutError(f"{where}: text is left-justified and space-filled")
+    required = bool(raw.get("required", False))
+    if required and "default" in raw:
+        raise LayoutError(f"{where}: a required field cannot have a default")
+    fmt = str(raw.get("format", ""))
+    if ftype == "date":
+        if fmt not in DATE_FORMATS or len(fmt) != length:
+            raise LayoutError(f"{where}: date format must be one of {sorted(DATE_FORMATS)} matching the length")
+    elif ftype == "time":
+        if fmt not in TIME_FORMATS or len(fmt) != length:
+            raise LayoutError(f"{where}: time format must be HHMM or HHMMSS matching the length")
+    if ftype == "ssn" and length != 9:
+        raise LayoutError(f"{where}: an SSN is 9 digits")
+    codes: tuple[str, ...] = tuple(str(c) for c in raw.get("codes", ()))
+    table = str(raw.get("table", ""))
+    if ftype == "code":
+        if bool(codes) == bool(table):
+            raise LayoutError(f"{where}: a code field needs exactly one of 'codes' or 'table'")
+        if table:
+            codes = tuple(load_codes(table, base))
+        too_long = [c for c in codes if len(c) > length or not c]
+        if too_long:
+            raise LayoutError(f"{where}: codes longer than the field: {too_long}")
+    value = str(raw.get("value", ""))
+    if ftype == "constant" and len(value) != length:
+        raise LayoutError(f"{where}: constant value must be exactly {length} characters")
+    status = str(raw.get("status", ""))
+    if status and status not in STATUSES:
+        raise LayoutError(f"{where}: status must be one of {sorted(STATUSES)}")
+    decimals = int(raw.get("decimals", 2 if ftype == "amount" else 0))
+    if ftype == "amount" and not 0 <= decimals < length:
+        raise LayoutError(f"{where}: decimals out of range")
+    pattern = str(raw.get("pattern", ""))
+    if pattern and ftype not in ("alnum", "alpha", "filler"):
+        raise LayoutError(f"{where}: 'pattern' applies to text fields and fillers only")
+    if pattern and ftype != "filler":
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise LayoutError(f"{where}: bad pattern: {exc}") from None
+    if ftype == "filler" and pattern not in ("", "strict"):
+        raise LayoutError(f"{where}: a filler's pattern can only be 'strict'")
+    return Field(
+        name=name, start=start, length=length, type=ftype, required=required, justify=justify, pad=pad,
+        decimals=decimals, format=fmt, codes=codes, table=table, value=value, default=raw.get("default"),
+        charset=str(raw.get("charset", "")), pattern=pattern, pii=bool(raw.get("pii", False)),
+        status=status, description=str(raw.get("description", "")),
+    )
+
+
+# --------------------------------------------------------------------------- conversions (shared by both paths)
+
+_DATE_CACHE: dict[tuple[str, str], dt.date] = {}
+
+
+def _to_date(text: str, fmt: str) -> dt.date | None:
+    """Cached: a file holds few distinct dates, and strptime is slow. Blank/zero means 'no date'."""
+    key = (text, fmt)
+    hit = _DATE_CACHE.get(key)
+    if hit is not None:
+        return hit
+    if not text.strip(" 0"):
+        return None
+    value = dt.datetime.strptime(text, DATE_FORMATS[fmt]).date()
+    if len(_DATE_CACHE) < 100_000:
+        _DATE_CACHE[key] = value
+    return value
+
+
+def _to_time(text: str) -> str | None:
+    if not text.strip():
+        return None
+    hh, mm, ss = int(text[:2]), int(text[2:4]), int(text[4:6] or 0)
+    if hh > 23 or mm > 59 or ss > 59:
+        raise ValueError("time out of range")
+    return text
+
+
+def _date_text(value: Any, fmt: str) -> str:
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    if not isinstance(value, dt.date):
+        raise TypeError("not a date")
+    y, m, d = value.year, value.month, value.day
+    if fmt == "CCYYMMDD":
+        return "%04d%02d%02d" % (y, m, d)
+    if fmt == "YYMMDD":
+        return "%02d%02d%02d" % (y % 100, m, d)
+    if fmt == "MMDDCCYY":
+        return "%02d%02d%04d" % (m, d, y)
+    return "%02d%02d%02d" % (m, d, y % 100)
+
+
+def _scaled(value: Any, decimals: int) -> int:
+    """Decimal/int/str amount → integer in the smallest unit, refusing lost precision."""
+    if isinstance(value, int) and not isinstance(value, bool) and decimals == 0:
+        return value
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    scaled = amount.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError("more decimal places than the field holds")
+    return int(scaled)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(slots=True)
+class Layout:
+    """A compiled fixed-width record layout. Build with ``load_layout``; immutable after that."""
+
+    name: str
+    length: int
+    fields: tuple[Field, ...]
+    source: dict[str, str]
+    path: str = ""
+    rx: re.Pattern[str] = field(init=False, repr=False)
+    _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
+    _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._check()
+        self.rx = re.compile("".join(f.regex() for f in self.fields), re.DOTALL)
+        self._convert = self._gen_convert()
+        self._render_fast = self._gen_render()
+
+    # ---- load-time checks
+    def _check(self) -> None:
+        pos, seen = 1, set()
+        for f in self.fields:
+            if f.start != pos:
+                kind = "gap" if f.start > pos else "overlap"
+                raise LayoutError(f"{self.path or self.name}: {kind} before field {f.name!r} (starts {f.start}, expected {pos})")
+            if f.in_data:
+                if f.name in seen:
+                    raise LayoutError(f"{self.path or self.name}: duplicate field name {f.name!r}")
+                seen.add(f.name)
+            pos = f.end + 1
+        if pos - 1 != self.length:
+            raise LayoutError(f"{self.path or self.name}: fields end at {pos - 1}, record length is {self.length}")
+
+    @property
+    def data_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.in_data)
+
+    # ---- code generation
+    def _gen_convert(self) -> Callable[[tuple[str, ...]], dict[str, Any]]:
+        env: dict[str, Any] = {"_date": _to_date, "_time": _to_time, "_D": Decimal}
+        items = []
+        for i, f in enumerate(self.data_fields):
+            g = f"g[{i}]"
+            if f.type in ("alnum", "alpha"):
+                expr = f"{g}.rstrip()" if f.required else f"({g}.rstrip() or None)"
+            elif f.type == "numeric":
+                expr = f"int({g})" if f.required else f"(None if {g}[0] == ' ' else int({g}))"
+            elif f.type == "amount":
+                scale = f".scaleb(-{f.decimals})" if f.decimals else ""
+                expr = f"_D({g}){scale}" if f.required else f"(None if {g}[0] == ' ' else _D({g}){scale})"
+            elif f.type in ("digits", "ssn"):
+                expr = g if f.required else f"(None if {g}[0] == ' ' else {g})"
+            elif f.type == "date":
+                expr = f"_date({g}, {f.format!r})"
+            elif f.type == "time":
+                expr = f"_time({g})"
+            elif f.type == "code":
+                strip = f"{g}.rstrip({f.pad!r})" if f.justify == "left" else f"{g}.lstrip({f.pad!r})"
+                expr = strip if f.required else f"({strip} or None)"
+            else:  # pragma: no cover - load-time checks make this unreachable
+                raise LayoutError(f"cannot convert {f.type}")
+            items.append(f"{f.name!r}: {expr}")
+        src = "def convert(g):\n    return {" + ", ".join(items) + "}\n"
+        exec(compile(src, f"<layout {self.name} convert>", "exec"), env)
+        fn: Callable[[tuple[str, ...]], dict[str, Any]] = env["convert"]
+        return fn
+
+    def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
+        """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards."""
+        env: dict[str, Any] = {"_dtext": _date_text, "_scaled": _scaled}
+        fmt, args = [], []
+        for f in self.fields:
+            n = f.length
+            if f.type == "constant":
+                fmt.append(f.value.replace("%", "%%"))
+                continue
+            if f.type == "filler":
+                fmt.append((f.pad * n).replace("%", "%%"))
+                continue
+            v = f"d.get({f.name!r}, {f.default!r})"
+            if f.type in ("alnum", "alpha"):
+                fmt.append(f"%-{n}s")
+                args.append(f"('' if (_v := {v}) is None else _v)")
+            elif f.type == "code":
+                fmt.append(f"%-{n}s" if f.justify == "left" else f"%{n}s")
+                args.append(f"('' if (_v := {v}) is None else _v)")
+            elif f.type in ("numeric", "amount"):
+                conv = "_v" if f.type == "numeric" else f"_scaled(_v, {f.decimals})"
+                fmt.append("%s")
+                args.append(f"({' ' * n!r} if (_v := {v}) is None else '%0{n}d' % {conv})")
+            elif f.type == "digits":
+                fmt.append("%s")
+                args.append(f"({' ' * n!r} if (_v := {v}) is None else str(_v).rjust({n}, '0'))")
+            elif f.type == "ssn":
+                fmt.append("%s")
+                args.append(f"({' ' * n!r} if (_v := {v}) is None else _v)")
+            elif f.type == "date":
+                fmt.append("%s")
+                args.append(f"({' ' * n!r} if (_v := {v}) is None else _dtext(_v, {f.format!r}))")
+            elif f.type == "time":
+                fmt.append(f"%{n}s")
+                args.append(f"('' if (_v := {v}) is None else _v)")
+        tuple_src = "(" + ", ".join(args) + ("," if len(args) == 1 else "") + ")"
+        src = f"def render(d):\n    return {''.join(fmt)!r} % {tuple_src}\n"
+        exec(compile(src, f"<layout {self.name} render>", "exec"), env)
+        fn: Callable[[Mapping[str, Any]], str] = env["render"]
+        return fn
+
+    # ---- parsing
+    def parse_text(self, text: str) -> dict[str, Any]:
+        """Parse one record (already decoded); raise ``RecordError`` naming the faulty field."""
+        m = self.rx.fullmatch(text) if len(text) == self.length else None
+        if m is not None:
+            try:
+                return self._convert(m.groups())
+            except (ValueError, ArithmeticError):
+                pass  # a calendar-invalid date or similar: diagnose below
+        raise self.diagnose(text)
+
+    def parse(self, raw: bytes, encoding: str = "ascii") -> dict[str, Any]:
+        """Parse one record from bytes; non-ASCII bytes are a coded record error with their position."""
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise RecordError("NON_ASCII", f"byte {exc.start + 1} is not valid {encoding}",
+                              field=self.field_at(exc.start + 1), start=exc.start + 1, end=exc.start + 1) from None
+        return self.parse_text(text)
+
+    def field_at(self, pos: int) -> str | None:
+        for f in self.fields:
+            if f.start <= pos <= f.end:
+                return f.name
+        return None
+
+    def diagnose(self, text: str) -> RecordError:
+        """The slow path: find the first field that is wrong and say why, without its value if PII."""
+        if len(text) != self.length:
+            return RecordError("RECORD_LENGTH", f"record is {len(text)} characters, expected {self.length}",
+                               start=1, end=len(text))
+        for f in self.fields:
+            raw = text[f.start - 1 : f.end]
+            problem = _field_problem(f, raw)
+            if problem:
+                code, why = problem
+                return RecordError(code, f"{f.name} (positions {f.start}-{f.end}): {why}",
+                                   field=f.name, start=f.start, end=f.end)
+        return RecordError("INVALID_RECORD", "record does not match its layout", start=1, end=self.length)
+
+    # ---- rendering
+    def render(self, data: Mapping[str, Any]) -> str:
+        """Render one record; over-wide or invalid values raise ``RecordError`` naming the field."""
+        try:
+            text = self._render_fast(data)
+        except (TypeError, ValueError, ArithmeticError):
+            text = ""
+        if len(text) == self.length and self.rx.fullmatch(text):
+            return text
+        raise self._render_problem(data)
+
+    def _render_problem(self, data: Mapping[str, Any]) -> RecordError:
+        for f in self.data_fields:
+            value = data.get(f.name, f.default)
+            try:
+                raw = render_field(f, value)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                return RecordError("RENDER_VALUE", f"{f.name}: {exc}",
+                                   field=f.name, start=f.start, end=f.end)
+            problem = _field_problem(f, raw)
+            if problem:
+                return RecordError(problem[0], f"{f.name} (positions {f.start}-{f.end}): {problem[1]}",
+                                   field=f.name, start=f.start, end=f.end)
+        return RecordError("RENDER_VALUE", "record cannot be rendered")
+
+    def empty(self) -> dict[str, Any]:
+        """A dict with every data field set to None (a starting point for builders)."""
+        return dict.fromkeys((f.name for f in self.data_fields))
+
+
+def render_field(f: Field, value: Any) -> str:
+    """Render one field's value exactly to width, or raise ``ValueError`` (never truncates)."""
+    n = f.length
+    if value is None:
+        if f.required:
+            raise ValueError("required value missing")
+        return f.pad * n if f.type in ("alnum", "alpha", "code") else " " * n
+    if f.type in ("numeric", "amount"):
+        number = value if f.type == "numeric" else _scaled(value, f.decimals)
+        if not isinstance(number, int) or isinstance(number, bool):
+            number = int(str(number))
+        if number < 0:
+            raise ValueError("negative values do not fit an unsigned field")
+        text = "%0*d" % (n, number)
+    elif f.type == "date":
+        text = _date_text(value, f.format)
+    elif f.type == "ssn":
+        text = str(value)
+        if len(text) != n:
+            raise ValueError("SSN must be exactly 9 digits")
+    else:
+        text = str(value)
+        text = text.ljust(n, f.pad) if f.justify == "left" else text.rjust(n, f.pad)
+    if len(text) > n:
+        raise ValueError(f"value is wider than {n} characters")
+    return text
+
+
+def _field_problem(f: Field, raw: str) -> tuple[str, str] | None:
+    """Why ``raw`` is not a valid value of ``f`` (code, reason), or None. Reasons carry no PII."""
+    n = f.length
+    blank = raw == " " * n
+    if f.type == "filler":
+        if f.pattern == "strict" and raw != f.pad * n:
+            return "FILLER", "filler must be blank"
+        return None
+    if f.type == "constant":
+        return None if raw == f.value else ("CONSTANT", f"expected {f.value!r}, found {raw!r}")
+    if blank:
+        return ("REQUIRED", "required value is blank") if f.required else None
+    if f.type in ("alnum", "alpha"):
+        if f.pattern:
+            if re.fullmatch(f.pattern, raw) is None:
+                return "PATTERN", "does not have the form this field requires"
+        elif re.fullmatch(f.regex(), raw, re.DOTALL) is None:
+            return "CHARSET", "contains characters this field does not allow"
+        return None
+    if f.type in ("numeric", "digits", "amount"):
+        if not raw.isdigit() or not raw.isascii():
+            return "NOT_NUMERIC", "must be digits, zero-filled"
+        return None
+    if f.type == "ssn":
+        if not (raw.isdigit() and raw.isascii()):
+            return "SSN_FORMAT", "SSN must be 9 digits"
+        if re.fullmatch(SSN_RE, raw) is None:
+            return "SSN_INVALID", "SSN breaks SSA rules (area 000/666/9xx, group 00 or serial 0000)"
+        return None
+    if f.type == "date":
+        if not (raw.isdigit() and raw.isascii()):
+            return "DATE_FORMAT", f"date must be {f.format}"
+        if f.required and not raw.strip("0"):
+            return "REQUIRED", "required date is zero"
+        try:
+            _to_date(raw, f.format)
+        except ValueError:
+            return "DATE_INVALID", f"not a calendar date in {f.format}"
+        return None
+    if f.type == "time":
+        try:
+            if not raw.isdigit():
+                raise ValueError
+            _to_time(raw)
+        except ValueError:
+            return "TIME_INVALID", f"not a valid time in {f.format}"
+        return None
+    if f.type == "code":
+        value = raw.rstrip(f.pad) if f.justify == "left" else raw.lstrip(f.pad)
+        if value not in f.codes:
+            return "CODE_UNKNOWN", f"{value!r} is not a valid {f.table or f.name} code"
+        return None
+    return None  # pragma: no cover
+
+
+@cache
+def load_layout(relpath: str, base: Path | None = None) -> Layout:
+    """Load and compile ``mappings/<relpath>`` (a ``.toml`` layout); cached per process."""
+    root = base or MAPPINGS_DIR
+    path = root / relpath
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LayoutError(f"layout {relpath!r} not found under {root}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LayoutError(f"{relpath}: not valid TOML: {exc}") from None
+    return layout_from_doc(doc, relpath, root)
+
+
+def layout_from_doc(doc: Mapping[str, Any], where: str, base: Path | None = None) -> Layout:
+    """Build a layout from an already-parsed TOML document (used by tests and variant loaders)."""
+    source = doc.get("source")
+    if not isinstance(source, Mapping):
+        raise LayoutError(f"{where}: missing [source] table")
+    for key in ("document", "version", "status"):
+        if not source.get(key):
+            raise LayoutError(f"{where}: [source] needs {key!r}")
+    if source["status"] not in STATUSES | {"mixed"}:
+        raise LayoutError(f"{where}: [source] status must be confirmed/derived/unconfirmed/choice/mixed")
+    record = doc.get("record")
+    if not isinstance(record, Mapping) or "name" not in record or "length" not in record:
+        raise LayoutError(f"{where}: [record] needs name and length")
+    # ``fields`` sits inside [record] (compact inline-table form) or at top level as [[fields]].
+    raw_fields = record.get("fields", doc.get("fields"))
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise LayoutError(f"{where}: needs a list of fields")
+    fields = tuple(_as_field(r, f"{where} field #{i + 1} ({r.get('name', '?')})", base or MAPPINGS_DIR)
+                   for i, r in enumerate(raw_fields))
+    return Layout(name=str(record["name"]), length=int(record["length"]), fields=fields,
+                  source={k: str(v) for k, v in source.items()}, path=where)
+
+
+def all_layout_files(base: Path | None = None) -> list[Path]:
+    """Every layout file under ``mappings/`` (code tables and variant descriptors excluded)."""
+    root = base or MAPPINGS_DIR
+    return sorted(p for p in root.rglob("*.toml") if "codes" not in p.relative_to(root).parts
+                  and not p.name.startswith("_"))

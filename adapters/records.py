@@ -1,0 +1,87 @@
+"""Reading fixed-length records from a byte stream, whatever the framing.
+
+Partners send fixed-width files two ways: one record per line (LF or CRLF), or records back to back
+with no line breaks at all (mainframe and some bank transfers). ``iter_records`` accepts both and
+yields ``(line_no, raw_record)`` with memory bounded by one chunk, however large the file.
+
+Line framing is lenient about one thing only: trailing spaces that editors and transfer tools strip.
+A short line is padded back with spaces to the record length and then checked field by field like any
+other record, so a genuinely truncated record still fails on its required fields or control totals.
+Back-to-back framing cannot be lenient: a final piece shorter than a record is truncation, reported
+as a ``FileStructureError`` after every whole record has been yielded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from adapters.errors import FileStructureError
+
+CHUNK_RECORDS = 4096
+
+
+def detect_framing(head: bytes, length: int) -> str:
+    """``"lines"`` when records end in LF/CRLF, ``"fixed"`` when they run back to back."""
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if b"\n" in head[: length + 2] or len(head) <= length:
+        return "lines"
+    return "fixed" if len(first) > length else "lines"
+
+
+def iter_records(stream: BinaryIO, length: int, *, pad: bytes = b" ") -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line_no, record)``; see the module docstring for framing rules."""
+    head = stream.read(length + 2)
+    if not head:
+        return
+    framing = detect_framing(head, length)
+    if framing == "lines":
+        yield from _iter_lines(head, stream, length, pad)
+    else:
+        yield from _iter_fixed(head, stream, length)
+
+
+def _iter_lines(head: bytes, stream: BinaryIO, length: int, pad: bytes) -> Iterator[tuple[int, bytes]]:
+    # ``head`` may end inside the second line: complete that line, then go on line by line.
+    first = (head + stream.readline()).splitlines(keepends=True)
+    line_no = 0
+    pending_blank = 0
+    for raw in _chain_first(first, stream):
+        line_no += 1
+        rec = raw.rstrip(b"\r\n")
+        if not rec.strip():
+            pending_blank += 1  # blank lines are only an error if a record follows them
+            continue
+        if pending_blank:
+            for i in range(pending_blank):
+                yield line_no - pending_blank + i, b""
+            pending_blank = 0
+        if len(rec) < length:
+            rec = rec.ljust(length, pad)
+        yield line_no, rec
+
+
+def _chain_first(first: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
+
+
+def _iter_fixed(head: bytes, stream: BinaryIO, length: int) -> Iterator[tuple[int, bytes]]:
+    buf = head
+    rec_no = 0
+    chunk = length * CHUNK_RECORDS
+    while True:
+        more = stream.read(chunk)
+        buf += more
+        whole = len(buf) - len(buf) % length
+        for i in range(0, whole, length):
+            rec_no += 1
+            yield rec_no, buf[i : i + length]
+        buf = buf[whole:]
+        if not more:
+            break
+    tail = buf.strip(b"\r\n\x1a")  # a final newline or DOS EOF mark is not data
+    if tail:
+        raise FileStructureError(
+            "TRUNCATED", f"file ends with a partial record of {len(tail)} bytes after record {rec_no}"
+        )

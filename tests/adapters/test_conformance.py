@@ -1,0 +1,137 @@
+"""The conformance suite every registered adapter gets for free (design.md §3, python-stdnum style).
+
+Nothing here names a format: adding an adapter (entry point + fixtures + expect.toml) is enough to
+run it through every check.
+"""
+
+from __future__ import annotations
+
+import random
+from importlib.metadata import entry_points
+
+import pytest
+
+import adapters
+from adapters.base import Adapter, Direction
+from adapters.errors import AdapterLoadError, UnknownAdapterError
+
+from .fixturekit import Fixture, as_render_input, crashers_for, fixtures_for, run_parse
+
+ADAPTERS = adapters.available()
+KEYS = [a.key for a in ADAPTERS]
+ALL_FIXTURES = [f for k in KEYS for f in fixtures_for(k)]
+VALID = [f for f in ALL_FIXTURES if f.valid]
+
+
+def by_key(key: str) -> Adapter:
+    return adapters.get(key)
+
+
+def test_registry_is_the_entry_point_group() -> None:
+    names = sorted(ep.name for ep in entry_points(group=adapters.GROUP))
+    assert names == KEYS and names, "every adapter is registered by entry point, and there is one at least"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_key_title_direction_source(key: str) -> None:
+    a = by_key(key)
+    assert a.key == key
+    assert a.title and isinstance(a.direction, Direction)
+    assert a.source.document and a.source.version
+    assert a.source.status in {"confirmed", "derived", "unconfirmed", "choice", "mixed"}
+
+
+def test_unknown_key_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownAdapterError) as info:
+        adapters.get("no-such-format")
+    assert all(k in str(info.value) for k in KEYS)
+
+
+def test_broken_plugin_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    class EP:
+        name, value = "broken", "adapters.nowhere:Nothing"
+
+        def load(self) -> None:
+            raise ImportError("no module named adapters.nowhere")
+
+    monkeypatch.setattr(adapters, "entry_points", lambda group: [EP()])
+    adapters._registry.cache_clear()
+    try:
+        with pytest.raises(AdapterLoadError, match="broken"):
+            adapters.available()
+    finally:
+        monkeypatch.undo()
+        adapters._registry.cache_clear()
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_ships_fixtures(key: str) -> None:
+    fixtures = fixtures_for(key)
+    assert any(f.valid for f in fixtures), f"{key}: no valid fixture"
+    assert any(not f.valid for f in fixtures), f"{key}: no invalid fixture named for its fault"
+
+
+@pytest.mark.parametrize("fx", ALL_FIXTURES, ids=str)
+def test_fixture_gives_expected_outcome(fx: Fixture) -> None:
+    out = run_parse(by_key(fx.key), fx.path.read_bytes())
+    assert out.exit == fx.exit, f"exit {out.exit}, codes {sorted(out.codes)}"
+    missing = set(fx.codes) - out.codes
+    assert not missing, f"expected codes {sorted(missing)} not reported; got {sorted(out.codes)}"
+    for r in out.rejected:
+        assert r.code and r.code.upper() == r.code and r.record_no > 0
+    if fx.valid:
+        assert out.parsed
+
+
+@pytest.mark.parametrize("fx", [f for f in ALL_FIXTURES if not f.valid], ids=str)
+def test_no_personal_data_in_errors(fx: Fixture) -> None:
+    out = run_parse(by_key(fx.key), fx.path.read_bytes())
+    for message in out.messages():
+        for token in fx.pii:
+            assert token not in message, f"personal value leaked into an error message: {message!r}"
+
+
+@pytest.mark.parametrize("fx", [f for f in VALID if f.detect], ids=str)
+def test_detect_own_and_only_own(fx: Fixture) -> None:
+    head = fx.path.read_bytes()[: 64 << 10]
+    assert by_key(fx.key).detect(head), "adapter does not recognise its own fixture"
+    others = [a.key for a in ADAPTERS if a.key != fx.key and a.detect(head)]
+    assert not others, f"other adapters claim this fixture: {others}"
+
+
+@pytest.mark.parametrize("fx", [f for f in VALID if getattr(by_key(f.key), "round_trip", True)], ids=str)
+def test_parse_render_parse_round_trip(fx: Fixture) -> None:
+    a = by_key(fx.key)
+    first = run_parse(a, fx.path.read_bytes())
+    rendered = b"".join(a.render(as_render_input(first.parsed)))
+    second = run_parse(a, rendered)
+    assert second.exit == 0, sorted(second.codes)
+    assert [(p.type, p.data) for p in second.parsed] == [(p.type, p.data) for p in first.parsed]
+
+
+def _junk(key: str) -> list[bytes]:
+    rng = random.Random(f"junk-{key}")
+    inputs = [b"", b"\n", b"\x00" * 100, b"\xff" * 5000, bytes(range(256)) * 4]
+    inputs += [rng.randbytes(rng.randint(1, 3000)) for _ in range(20)]
+    for fx in fixtures_for(key)[:6]:
+        data = fx.path.read_bytes()
+        inputs += [data[: rng.randint(0, len(data))] for _ in range(5)]
+        for _ in range(5):
+            flipped = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                if flipped:
+                    flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+            inputs.append(bytes(flipped))
+    return inputs
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_junk_gives_coded_errors_never_exceptions(key: str) -> None:
+    a = by_key(key)
+    for data in _junk(key) + [p.read_bytes() for p in crashers_for(key)]:
+        out = run_parse(a, data)  # raises (fails the test) on any exception but FileStructureError
+        for r in out.rejected:
+            assert r.code and r.message
+        if out.file_error is not None:
+            assert out.file_error.code and out.file_error.message
+        a.detect(data[:4096])  # detection never raises on junk

@@ -1,0 +1,197 @@
+"""The layout engine: every mapping file passes the load-time checks, and each rule bites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.errors import LayoutError, RecordError
+from adapters.layout import MAPPINGS_DIR, all_layout_files, layout_from_doc, load_layout
+
+SOURCE = {"document": "test", "version": "1", "status": "choice"}
+
+
+def doc(fields: list[dict[str, Any]], length: int | None = None) -> dict[str, Any]:
+    total = length if length is not None else sum(int(f.get("length", 1)) for f in fields)
+    return {"source": SOURCE, "record": {"name": "t", "length": total, "fields": fields}}
+
+
+SAMPLE = [
+    {"name": "kind", "start": 1, "length": 1, "type": "constant", "value": "D"},
+    {"name": "ssn", "start": 2, "length": 9, "type": "ssn", "required": True, "pii": True},
+    {"name": "name", "start": 11, "length": 10, "type": "alnum", "pii": True},
+    {"name": "amount", "start": 21, "length": 8, "type": "amount", "decimals": 2},
+    {"name": "count", "start": 29, "length": 3, "type": "numeric", "required": True},
+    {"name": "when", "start": 32, "length": 8, "type": "date", "format": "CCYYMMDD"},
+    {"name": "code", "start": 40, "length": 2, "type": "code", "codes": ["A", "BB"], "required": True},
+    {"name": "id", "start": 42, "length": 5, "type": "digits"},
+    {"name": "pad", "start": 47, "length": 4, "type": "filler"},
+]
+LAYOUT = layout_from_doc(doc(SAMPLE), "sample")
+GOOD = "D212345671JANE Q    0001234500720250131A 00042    "
+
+
+@pytest.mark.parametrize("path", all_layout_files(), ids=lambda p: str(p.relative_to(MAPPINGS_DIR)))
+def test_every_mapping_file_loads_and_checks(path: Any) -> None:
+    layout = load_layout(str(path.relative_to(MAPPINGS_DIR)))
+    assert layout.fields[0].start == 1
+    assert sum(f.length for f in layout.fields) == layout.length
+    assert layout.source["status"] in {"confirmed", "derived", "unconfirmed", "choice", "mixed"}
+
+
+def test_parse_converts_each_type() -> None:
+    d = LAYOUT.parse_text(GOOD)
+    assert d == {
+        "ssn": "212345671",
+        "name": "JANE Q",
+        "amount": Decimal("123.45"),
+        "count": 7,
+        "when": dt.date(2025, 1, 31),
+        "code": "A",
+        "id": "00042",
+    }
+
+
+def test_render_is_exact_inverse() -> None:
+    assert LAYOUT.render(LAYOUT.parse_text(GOOD)) == GOOD
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code", "field"),
+    [
+        (lambda s: s[:1] + "000345671" + s[10:], "SSN_INVALID", "ssn"),
+        (lambda s: s[:1] + "666345671" + s[10:], "SSN_INVALID", "ssn"),
+        (lambda s: s[:1] + "912345671" + s[10:], "SSN_INVALID", "ssn"),
+        (lambda s: s[:1] + "212005671" + s[10:], "SSN_INVALID", "ssn"),
+        (lambda s: s[:1] + "212340000" + s[10:], "SSN_INVALID", "ssn"),
+        (lambda s: s[:1] + "         " + s[10:], "REQUIRED", "ssn"),
+        (lambda s: s[:20] + "0001X345" + s[28:], "NOT_NUMERIC", "amount"),
+        (lambda s: s[:31] + "20250231" + s[39:], "DATE_INVALID", "when"),
+        (lambda s: s[:39] + "ZZ" + s[41:], "CODE_UNKNOWN", "code"),
+        (lambda s: "X" + s[1:], "CONSTANT", None),
+        (lambda s: s[:-1], "RECORD_LENGTH", None),
+    ],
+)
+def test_bad_field_is_named_with_positions(mutate: Any, code: str, field: str | None) -> None:
+    with pytest.raises(RecordError) as info:
+        LAYOUT.parse_text(mutate(GOOD))
+    err = info.value
+    assert err.code == code
+    if field:
+        f = next(x for x in LAYOUT.fields if x.name == field)
+        assert (err.field, err.start, err.end) == (field, f.start, f.end)
+
+
+def test_error_messages_never_carry_pii_values() -> None:
+    with pytest.raises(RecordError) as info:
+        LAYOUT.parse_text(GOOD[:1] + "000345671" + GOOD[10:])
+    assert "000345671" not in str(info.value)
+
+
+def test_non_ascii_byte_is_coded_with_position() -> None:
+    raw = GOOD.encode()[:12] + b"\xc9" + GOOD.encode()[13:]
+    with pytest.raises(RecordError) as info:
+        LAYOUT.parse(raw)
+    assert (info.value.code, info.value.start, info.value.field) == ("NON_ASCII", 13, "name")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "ELEVEN CHARS"),
+        ("amount", Decimal("1000000.00")),
+        ("count", 1000),
+        ("count", -1),
+        ("amount", Decimal("1.005")),
+        ("code", "C"),
+        ("ssn", "12345678"),
+        ("id", "123456"),
+    ],
+)
+def test_render_refuses_values_that_do_not_fit(field: str, value: Any) -> None:
+    data = LAYOUT.parse_text(GOOD) | {field: value}
+    with pytest.raises(RecordError) as info:
+        LAYOUT.render(data)
+    assert info.value.field == field
+
+
+def test_render_never_truncates_or_shifts() -> None:
+    """``"%09d"`` does not truncate: an over-wide number must not push later fields along."""
+    with pytest.raises(RecordError):
+        LAYOUT.render(LAYOUT.parse_text(GOOD) | {"count": 12345})
+
+
+@given(
+    name=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=10),
+    cents=st.integers(min_value=0, max_value=99_999_999),
+    count=st.integers(min_value=0, max_value=999),
+    when=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)),
+)
+def test_round_trip_property(name: str, cents: int, count: int, when: dt.date) -> None:
+    data = LAYOUT.parse_text(GOOD) | {
+        "name": name or None,
+        "amount": Decimal(cents).scaleb(-2),
+        "count": count,
+        "when": when,
+    }
+    assert LAYOUT.parse_text(LAYOUT.render(data)) == data
+
+
+BAD_LAYOUTS = {
+    "gap": [
+        {"name": "a", "start": 1, "length": 2, "type": "alnum"},
+        {"name": "b", "start": 4, "length": 1, "type": "alnum"},
+    ],
+    "overlap": [
+        {"name": "a", "start": 1, "length": 2, "type": "alnum"},
+        {"name": "b", "start": 2, "length": 2, "type": "alnum"},
+    ],
+    "not from 1": [{"name": "a", "start": 2, "length": 2, "type": "alnum"}],
+    "end mismatch": [{"name": "a", "start": 1, "length": 2, "end": 3, "type": "alnum"}],
+    "unknown type": [{"name": "a", "start": 1, "length": 2, "type": "text"}],
+    "default on required": [
+        {"name": "a", "start": 1, "length": 2, "type": "alnum", "required": True, "default": "x"}
+    ],
+    "left-justified number": [{"name": "a", "start": 1, "length": 2, "type": "numeric", "justify": "left"}],
+    "space-filled number": [{"name": "a", "start": 1, "length": 2, "type": "numeric", "pad": " "}],
+    "bad date format": [{"name": "a", "start": 1, "length": 6, "type": "date", "format": "DDMMYY"}],
+    "code too long": [{"name": "a", "start": 1, "length": 1, "type": "code", "codes": ["AB"]}],
+    "unknown table": [{"name": "a", "start": 1, "length": 1, "type": "code", "table": "no_such_table"}],
+    "code without list": [{"name": "a", "start": 1, "length": 1, "type": "code"}],
+    "constant width": [{"name": "a", "start": 1, "length": 2, "type": "constant", "value": "X"}],
+    "unknown key": [{"name": "a", "start": 1, "length": 2, "type": "alnum", "colour": "red"}],
+    "duplicate name": [
+        {"name": "a", "start": 1, "length": 1, "type": "alnum"},
+        {"name": "a", "start": 2, "length": 1, "type": "alnum"},
+    ],
+}
+
+
+@pytest.mark.parametrize("fields", BAD_LAYOUTS.values(), ids=BAD_LAYOUTS.keys())
+def test_bad_layouts_are_refused_on_load(fields: list[dict[str, Any]]) -> None:
+    with pytest.raises(LayoutError):
+        layout_from_doc(doc(fields), "bad")
+
+
+def test_total_length_must_match() -> None:
+    with pytest.raises(LayoutError, match="record length"):
+        layout_from_doc(doc([{"name": "a", "start": 1, "length": 2, "type": "alnum"}], length=3), "bad")
+
+
+def test_source_table_is_required() -> None:
+    with pytest.raises(LayoutError, match="source"):
+        layout_from_doc(
+            {
+                "record": {
+                    "name": "t",
+                    "length": 1,
+                    "fields": [{"name": "a", "start": 1, "length": 1, "type": "alnum"}],
+                }
+            },
+            "bad",
+        )
