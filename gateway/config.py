@@ -1,0 +1,76 @@
+"""One ``Settings`` object for the whole gateway, read from ``CSGATE_*`` environment variables and,
+when ``CSGATE_CONFIG`` names one, a TOML file (environment wins over the file).
+
+Relative paths are relative to the current working directory, so ``csgate`` run from a checkout
+keeps everything under ``var/``. ``key_dir`` and ``database_url`` follow ``data_dir`` unless set
+themselves: moving the data directory must never leave the keys or the database behind.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "CSGATE_CONFIG"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Gateway configuration. Unknown keys are an error: a mistyped ``key_dir`` must not pass silently."""
+
+    model_config = SettingsConfigDict(env_prefix="CSGATE_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("var")
+    key_dir: Path = Path("var/keys")
+    database_url: str = "sqlite:///var/csgate.db"
+    log_level: LogLevel = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _follow_data_dir(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            data_dir = Path(values.get("data_dir", "var"))
+            values.setdefault("key_dir", data_dir / "keys")
+            values.setdefault("database_url", f"sqlite:///{(data_dir / 'csgate.db').as_posix()}")
+        return values
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the environment, then the TOML file; no ``.env`` or secrets dir."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_ENV)
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():  # a missing file would otherwise read as "all defaults"
+                raise FileNotFoundError(f"{CONFIG_ENV}={config_file!r}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

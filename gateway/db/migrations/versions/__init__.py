@@ -1,0 +1,1 @@
+"""Migration scripts, numbered ``NNNN_slug.py``; Alembic skips this file."""
