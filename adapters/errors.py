@@ -44,10 +44,20 @@ class RecordError(AdapterError, ValueError):
 class FileStructureError(AdapterError):
     """The file as a whole is damaged; raised after the good records have been yielded."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # every file-level fault found, in order; ``code``/``message`` are the first (the likeliest cause)
+        self.problems: list[tuple[str, str]] = problems or [(code, message)]
+
+    @classmethod
+    def from_problems(cls, problems: list[tuple[str, str]]) -> FileStructureError:
+        """One error for a list of faults: the first leads, the others are named after it."""
+        code, message = problems[0]
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more: {', '.join(c for c, _ in problems[1:])})"
+        return cls(code, message, list(problems))
 
 
 class UnknownAdapterError(AdapterError, KeyError):

@@ -38,8 +38,11 @@ TIME_FORMATS = frozenset({"HHMM", "HHMMSS"})
 TYPES = frozenset(
     {"alnum", "alpha", "numeric", "digits", "amount", "date", "time", "code", "ssn", "filler", "constant"}
 )
-# SSA rules (the ones python-stdnum's us.ssn checks): no 000/666/9xx area, no 00 group, no 0000 serial.
-SSN_RE = r"(?!000|666|9)\d{3}(?!00)\d{2}(?!0000)\d{4}"
+# SSA rules, exactly as python-stdnum's us.ssn checks them: no 000/666/9xx area, no 00 group, no 0000
+# serial, and not one of the numbers SSA lists as never valid. One C-level regex instead of a Python
+# call per record; tests/adapters/test_layout.py proves it agrees with stdnum.
+SSN_RE = r"(?!000|666|9|078051120|457555462|219099999)\d{3}(?!00)\d{2}(?!0000)\d{4}"
+is_valid_ssn = re.compile(SSN_RE).fullmatch
 PRINTABLE = r" -~"
 
 
@@ -47,8 +50,11 @@ PRINTABLE = r" -~"
 
 
 @cache
-def load_codes(table: str, base: Path | None = None) -> dict[str, str]:
-    """Load ``mappings/codes/<table>.csv`` (columns ``code,meaning``; ``#`` lines are comments)."""
+def load_code_rows(table: str, base: Path | None = None) -> dict[str, dict[str, str]]:
+    """Load ``mappings/codes/<table>.csv`` with every column, keyed by ``code`` (``#`` lines are comments).
+
+    Tables that carry a rule per code beside its meaning (a canonical value, fields a code requires)
+    read their extra columns from here; a missing column reads as ``""``."""
     path = (base or MAPPINGS_DIR) / "codes" / f"{table}.csv"
     if not path.is_file():
         raise LayoutError(f"code table {table!r} not found at {path}")
@@ -56,15 +62,21 @@ def load_codes(table: str, base: Path | None = None) -> dict[str, str]:
         rows = csv.DictReader(line for line in fh if not line.startswith("#"))
         if rows.fieldnames is None or "code" not in rows.fieldnames:
             raise LayoutError(f"code table {table!r} needs a 'code' column")
-        codes: dict[str, str] = {}
+        found: dict[str, dict[str, str]] = {}
         for row in rows:
             code = row["code"]
-            if code in codes:
+            if code in found:
                 raise LayoutError(f"code table {table!r} repeats code {code!r}")
-            codes[code] = row.get("meaning") or ""
-    if not codes:
+            found[code] = {k: v or "" for k, v in row.items() if k is not None}
+    if not found:
         raise LayoutError(f"code table {table!r} is empty")
-    return codes
+    return found
+
+
+@cache
+def load_codes(table: str, base: Path | None = None) -> dict[str, str]:
+    """Load ``mappings/codes/<table>.csv`` as code → meaning (columns ``code,meaning``)."""
+    return {code: row.get("meaning", "") for code, row in load_code_rows(table, base).items()}
 
 
 # --------------------------------------------------------------------------- field spec
@@ -82,6 +94,8 @@ class Field:
     justify: str = "left"
     pad: str = " "
     decimals: int = 0
+    form: str = ""  # amount: "" implied decimals, "signed" explicit sign and decimal point
+    accept_implied: bool = False  # signed amount: also read the implied-decimal variants
     format: str = ""
     codes: tuple[str, ...] = ()
     table: str = ""
@@ -119,6 +133,8 @@ class Field:
             chars = self.charset or (PRINTABLE if t == "alnum" else "A-Za-z ")
             # a required text field must not be all blank
             return f"((?! {{{n}}})[{chars} ]{{{n}}})" if self.required else f"([{chars} ]{{{n}}})"
+        if t == "amount" and self.form == "signed":
+            return f"({signed_amount_regex(n, self.decimals, self.accept_implied)}{blank})"
         if t in ("numeric", "digits", "amount", "date", "time"):
             return f"(\\d{{{n}}}{blank})"
         if t == "ssn":
@@ -191,6 +207,13 @@ def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
     decimals = int(raw.get("decimals", 2 if ftype == "amount" else 0))
     if ftype == "amount" and not 0 <= decimals < length:
         raise LayoutError(f"{where}: decimals out of range")
+    form, accept_implied = str(raw.get("form", "")), bool(raw.get("accept_implied", False))
+    if form not in ("", "implied", "signed") or (form and ftype != "amount"):
+        raise LayoutError(f"{where}: 'form' is 'implied' or 'signed', on amounts only")
+    if accept_implied and form != "signed":
+        raise LayoutError(f"{where}: 'accept_implied' applies to signed amounts only")
+    if form == "signed" and length < decimals + (3 if decimals else 2):
+        raise LayoutError(f"{where}: a signed amount needs room for the sign, a digit and the decimals")
     pattern = str(raw.get("pattern", ""))
     if pattern and ftype not in ("alnum", "alpha", "filler"):
         raise LayoutError(f"{where}: 'pattern' applies to text fields and fillers only")
@@ -203,7 +226,7 @@ def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
         raise LayoutError(f"{where}: a filler's pattern can only be 'strict'")
     return Field(
         name=name, start=start, length=length, type=ftype, required=required, justify=justify, pad=pad,
-        decimals=decimals, format=fmt, codes=codes, table=table, value=value, default=raw.get("default"),
+        decimals=decimals, form="" if form == "implied" else form, accept_implied=accept_implied, format=fmt, codes=codes, table=table, value=value, default=raw.get("default"),
         charset=str(raw.get("charset", "")), pattern=pattern, pii=bool(raw.get("pii", False)),
         status=status, description=str(raw.get("description", "")),
     )
@@ -214,7 +237,7 @@ def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
 _DATE_CACHE: dict[tuple[str, str], dt.date] = {}
 
 
-def _to_date(text: str, fmt: str) -> dt.date | None:
+def to_date(text: str, fmt: str) -> dt.date | None:
     """Cached: a file holds few distinct dates, and strptime is slow. Blank/zero means 'no date'."""
     key = (text, fmt)
     hit = _DATE_CACHE.get(key)
@@ -263,6 +286,34 @@ def _scaled(value: Any, decimals: int) -> int:
     return int(scaled)
 
 
+def signed_amount_regex(length: int, decimals: int, accept_implied: bool) -> str:
+    """``±`` + whole units + ``.`` + decimals (``+00001234.56``); with ``accept_implied`` also the two
+    implied-decimal variants older senders use: all digits, or ``-`` followed by digits."""
+    whole = length - 1 - (decimals + 1 if decimals else 0)
+    point = f"\\.\\d{{{decimals}}}" if decimals else ""
+    rx = f"[+-]\\d{{{whole}}}{point}"
+    return f"{rx}|\\d{{{length}}}|-\\d{{{length - 1}}}" if accept_implied else rx
+
+
+def parse_signed_amount(text: str, decimals: int) -> Decimal:
+    """Read a signed amount in any form ``signed_amount_regex`` admits."""
+    if decimals and text[-decimals - 1] == ".":
+        return Decimal(text)
+    return Decimal(text).scaleb(-decimals)
+
+
+def _signed_text(value: Any, length: int, decimals: int) -> str:
+    """Write a signed amount as ``±`` + zero-filled units + ``.`` + decimals, refusing what does not fit."""
+    scaled = _scaled(value, decimals)
+    whole, frac = divmod(abs(scaled), 10**decimals)
+    sign = "-" if scaled < 0 else "+"
+    text = f"{sign}{whole:0{length - 2 - decimals}d}.{frac:0{decimals}d}" if decimals else \
+        f"{sign}{whole:0{length - 1}d}"
+    if len(text) != length:
+        raise ValueError(f"value is wider than {length} characters")
+    return text
+
+
 # --------------------------------------------------------------------------- layout
 
 
@@ -306,7 +357,7 @@ class Layout:
 
     # ---- code generation
     def _gen_convert(self) -> Callable[[tuple[str, ...]], dict[str, Any]]:
-        env: dict[str, Any] = {"_date": _to_date, "_time": _to_time, "_D": Decimal}
+        env: dict[str, Any] = {"_date": to_date, "_time": _to_time, "_D": Decimal, "_samt": parse_signed_amount}
         items = []
         for i, f in enumerate(self.data_fields):
             g = f"g[{i}]"
@@ -314,6 +365,9 @@ class Layout:
                 expr = f"{g}.rstrip()" if f.required else f"({g}.rstrip() or None)"
             elif f.type == "numeric":
                 expr = f"int({g})" if f.required else f"(None if {g}[0] == ' ' else int({g}))"
+            elif f.type == "amount" and f.form == "signed":
+                expr = f"_samt({g}, {f.decimals})" if f.required else \
+                    f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
             elif f.type == "amount":
                 scale = f".scaleb(-{f.decimals})" if f.decimals else ""
                 expr = f"_D({g}){scale}" if f.required else f"(None if {g}[0] == ' ' else _D({g}){scale})"
@@ -336,7 +390,7 @@ class Layout:
 
     def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
         """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards."""
-        env: dict[str, Any] = {"_dtext": _date_text, "_scaled": _scaled}
+        env: dict[str, Any] = {"_dtext": _date_text, "_scaled": _scaled, "_stext": _signed_text}
         fmt, args = [], []
         for f in self.fields:
             n = f.length
@@ -353,6 +407,9 @@ class Layout:
             elif f.type == "code":
                 fmt.append(f"%-{n}s" if f.justify == "left" else f"%{n}s")
                 args.append(f"('' if (_v := {v}) is None else _v)")
+            elif f.type == "amount" and f.form == "signed":
+                fmt.append("%s")
+                args.append(f"({' ' * n!r} if (_v := {v}) is None else _stext(_v, {n}, {f.decimals}))")
             elif f.type in ("numeric", "amount"):
                 conv = "_v" if f.type == "numeric" else f"_scaled(_v, {f.decimals})"
                 fmt.append("%s")
@@ -387,13 +444,22 @@ class Layout:
         raise self.diagnose(text)
 
     def parse(self, raw: bytes, encoding: str = "ascii") -> dict[str, Any]:
-        """Parse one record from bytes; non-ASCII bytes are a coded record error with their position."""
+        """Parse one record from bytes; non-ASCII bytes are a coded record error with their position.
+
+        The hot path of every fixed-width adapter: decode, one C-level match, one generated converter.
+        """
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
             raise RecordError("NON_ASCII", f"byte {exc.start + 1} is not valid {encoding}",
                               field=self.field_at(exc.start + 1), start=exc.start + 1, end=exc.start + 1) from None
-        return self.parse_text(text)
+        m = self.rx.fullmatch(text) if len(text) == self.length else None
+        if m is not None:
+            try:
+                return self._convert(m.groups())
+            except (ValueError, ArithmeticError):
+                pass
+        raise self.diagnose(text)
 
     def field_at(self, pos: int) -> str | None:
         for f in self.fields:
@@ -452,7 +518,9 @@ def render_field(f: Field, value: Any) -> str:
         if f.required:
             raise ValueError("required value missing")
         return f.pad * n if f.type in ("alnum", "alpha", "code") else " " * n
-    if f.type in ("numeric", "amount"):
+    if f.type == "amount" and f.form == "signed":
+        text = _signed_text(value, n, f.decimals)
+    elif f.type in ("numeric", "amount"):
         number = value if f.type == "numeric" else _scaled(value, f.decimals)
         if not isinstance(number, int) or isinstance(number, bool):
             number = int(str(number))
@@ -492,6 +560,10 @@ def _field_problem(f: Field, raw: str) -> tuple[str, str] | None:
         elif re.fullmatch(f.regex(), raw, re.DOTALL) is None:
             return "CHARSET", "contains characters this field does not allow"
         return None
+    if f.type == "amount" and f.form == "signed":
+        if re.fullmatch(signed_amount_regex(n, f.decimals, f.accept_implied), raw) is None:
+            return "AMOUNT_FORMAT", "must be a sign, zero-filled whole units, a point and the decimals"
+        return None
     if f.type in ("numeric", "digits", "amount"):
         if not raw.isdigit() or not raw.isascii():
             return "NOT_NUMERIC", "must be digits, zero-filled"
@@ -508,7 +580,7 @@ def _field_problem(f: Field, raw: str) -> tuple[str, str] | None:
         if f.required and not raw.strip("0"):
             return "REQUIRED", "required date is zero"
         try:
-            _to_date(raw, f.format)
+            to_date(raw, f.format)
         except ValueError:
             return "DATE_INVALID", f"not a calendar date in {f.format}"
         return None

@@ -46,8 +46,16 @@ def _iter_lines(head: bytes, stream: BinaryIO, length: int, pad: bytes) -> Itera
     first = (head + stream.readline()).splitlines(keepends=True)
     line_no = 0
     pending_blank = 0
+    full = length + 1
     for raw in _chain_first(first, stream):
         line_no += 1
+        if len(raw) == full and raw[-1] == 10:  # the common case: a whole record and LF
+            if pending_blank:
+                for i in range(pending_blank):
+                    yield line_no - pending_blank + i, b""
+                pending_blank = 0
+            yield line_no, raw[:length]
+            continue
         rec = raw.rstrip(b"\r\n")
         if not rec.strip():
             pending_blank += 1  # blank lines are only an error if a record follows them

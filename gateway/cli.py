@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Annotated, Any, BinaryIO
 
-import click
 import orjson
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
@@ -34,7 +34,12 @@ PROGRESS_MIN_BYTES = 8 << 20
 HEAD_BYTES = 64 << 10
 FLUSH_EVERY = 2048
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="csgate: child support (IV-D) data exchange gateway. Exit codes: 0 all good, 1 records rejected, "
+    "2 file-level failure, 3 format not recognised, 64 usage error.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema management.")
 app.add_typer(db_app, name="db")
 err_console = Console(stderr=True)
@@ -72,7 +77,8 @@ def open_input(path: Path) -> BinaryIO:
     raw = path.open("rb")
     if raw.read(2) == b"\x1f\x8b":
         raw.seek(0)
-        return gzip.open(raw, "rb")  # type: ignore[return-value]
+        # GzipFile.readline is Python-level; a BufferedReader over it reads lines in C
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)
     raw.seek(0)
     return raw
 
@@ -113,15 +119,16 @@ def _with_progress(path: Path, run: Callable[[BinaryIO], int]) -> int:
     """Run ``run(stream)``; on a terminal and a large file, show a progress bar on stderr."""
     size = path.stat().st_size if str(path) != "-" and path.is_file() else 0
     if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
-        with open_input(path) as stream:
-            return run(stream)
+        with open_input(path) as plain:
+            return run(plain)
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as progress, path.open("rb") as raw:
         task = progress.add_task("parse", total=size)
         counted = io.BufferedReader(_Counting(raw, lambda n: progress.advance(task, n)), 1 << 20)
         gz = counted.peek(2)[:2] == b"\x1f\x8b"
-        stream: BinaryIO = gzip.open(counted, "rb") if gz else counted  # type: ignore[assignment]
-        return run(stream)
+        if gz:
+            return run(io.BufferedReader(gzip.GzipFile(fileobj=counted), 1 << 20))
+        return run(counted)
 
 
 def result_json(r: Result) -> dict[str, Any]:
@@ -150,9 +157,8 @@ def drain(results: Iterator[Result], emit: Callable[[Result], None]) -> tuple[in
 
 def file_error_json(exc: FileStructureError) -> dict[str, Any]:
     out: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    problems = getattr(exc, "problems", None)
-    if problems and len(problems) > 1:
-        out["problems"] = [{"code": c, "message": m} for c, m in problems]
+    if len(exc.problems) > 1:
+        out["problems"] = [{"code": c, "message": m} for c, m in exc.problems]
     return {"file_error": out}
 
 
@@ -359,14 +365,20 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: maps usage errors to exit 64 and keeps tracebacks away from bad input."""
     try:
         rv = app(args=argv, standalone_mode=False)
-    except (UsageProblem, click.UsageError, click.BadParameter) as exc:
-        msg = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-        err_console.print(f"usage: {msg}")
+    except UsageProblem as exc:
+        err_console.print(f"usage: {exc}")
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         sys.exit(130)
+    except TyperException as exc:  # typer's own usage errors (it vendors click)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(EXIT_OK)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err_console.print(f"usage: {message}")
+        sys.exit(EXIT_USAGE)
     except AdapterError as exc:  # e.g. a broken mapping or plugin: loud, one line, non-zero
         err_console.print(f"error: {exc}")
         sys.exit(EXIT_FILE)

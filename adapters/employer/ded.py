@@ -15,13 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.errors import RecordError
-from adapters.layout import SSN_RE, load_codes
+from adapters.layout import is_valid_ssn, load_codes, to_date
 
 # CCD+ addenda positions 4-83 hold the payment-related information (employer-formats.md §2.4).
 PRI_START, PRI_END = 4, 83
 APPLICATION_IDS = frozenset(load_codes("ded_application_id"))
 MEDICAL = frozenset(load_codes("ded_medical_support"))
-_SSN = re.compile(SSN_RE)
 _CASE_ID = re.compile(r"[^*\\ ][^*\\]{0,19}")  # AN 1/20, no delimiters, no leading space (e-IWO rule)
 _AMOUNT = re.compile(r"\d{1,10}")
 _NAME = re.compile(r"[^*\\]{1,10}")
@@ -43,8 +42,9 @@ def _fail(code: str, element: str, why: str) -> RecordError:
                        field="payment_related_information", start=PRI_START, end=PRI_END)
 
 
-def is_ded(text: str | None) -> bool:
-    return bool(text) and text.startswith("DED*")  # type: ignore[union-attr]
+def is_ded(text: str) -> bool:
+    """A CCD+ addenda carries the child support application when its text is a DED segment."""
+    return text.startswith("DED*")
 
 
 def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
@@ -72,13 +72,14 @@ def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
     try:
         if len(pay_date) != date_len or not pay_date.isdigit():
             raise ValueError
-        fmt = "%Y%m%d" if options.ctx_dates else "%y%m%d"
-        paid = dt.datetime.strptime(pay_date, fmt).date()
+        paid = to_date(pay_date, "CCYYMMDD" if options.ctx_dates else "YYMMDD")
+        if paid is None:
+            raise ValueError
     except ValueError:
         raise _fail("DED_PAY_DATE", "DED03", f"pay date must be a valid {'CCYYMMDD' if options.ctx_dates else 'YYMMDD'}") from None
     if not _AMOUNT.fullmatch(amount):
         raise _fail("DED_AMOUNT", "DED04", "amount must be 1-10 digits, cents implied, no point or comma")
-    if not _SSN.fullmatch(ssn):
+    if not is_valid_ssn(ssn):
         code = "DED_SSN" if len(ssn) == 9 and ssn.isdigit() else "DED_SSN_FORMAT"
         raise _fail(code, "DED05", "SSN must be 9 digits and pass SSA rules")
     if medical not in MEDICAL:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar
 
+from pydantic import ValidationError
+
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import Payment
 from adapters.employer.ded import DedOptions, is_ded, ncp_name_element, parse_ded, render_ded
@@ -63,6 +65,20 @@ def addenda_layout(type_code: str) -> str:
 def aba_check_digit(first8: str) -> int:
     """ABA routing check digit (weights 3-7-1) of the first eight digits."""
     return (10 - sum(int(c) * w for c, w in zip(first8, ABA_WEIGHTS, strict=True)) % 10) % 10
+
+
+_ABA_OK: dict[tuple[str, str], bool] = {}
+
+
+def aba_ok(first8: str, check: str) -> bool:
+    """Cached: a file pays few distinct banks, and this runs once per entry."""
+    key = (first8, check)
+    ok = _ABA_OK.get(key)
+    if ok is None:
+        ok = aba_check_digit(first8) == int(check)
+        if len(_ABA_OK) < 50_000:
+            _ABA_OK[key] = ok
+    return ok
 
 
 @dataclass(slots=True)
@@ -146,18 +162,22 @@ class _Parser:
     def run(self, stream: BinaryIO) -> Iterator[Result]:
         try:
             for line_no, raw in iter_records(stream, RECORD_LENGTH):
-                yield from self.record(line_no, raw)
+                if raw[:1] == b"7":  # addenda join their entry; the entry is yielded when it is complete
+                    self.physical += 1
+                    self.addenda(line_no, raw)
+                    continue
+                if self.entry is not None:
+                    yield self.flush_entry()
+                result = self.record(line_no, raw)
+                if result is not None:
+                    yield result
         except FileStructureError as exc:  # framing damage explains every later fault: report it first
             self.problems.insert(0, (exc.code, exc.message))
-        yield from self.flush_entry()
+        if self.entry is not None:
+            yield self.flush_entry()
         self.finish()
         if self.problems:
-            code, message = self.problems[0]
-            more = f" (and {len(self.problems) - 1} more: {', '.join(c for c, _ in self.problems[1:])})" \
-                if len(self.problems) > 1 else ""
-            exc = FileStructureError(code, message + more)
-            exc.problems = list(self.problems)  # type: ignore[attr-defined]
-            raise exc
+            raise FileStructureError.from_problems(self.problems)
 
     def reject(self, line: int, err: RecordError, rtype: str | None) -> Rejected:
         return Rejected(self.next_no(), line, err.code, err.message, err.field, err.start, err.end, rtype)
@@ -172,49 +192,45 @@ class _Parser:
             raise
 
     # one physical record
-    def record(self, line_no: int, raw: bytes) -> Iterator[Result]:
+    def record(self, line_no: int, raw: bytes) -> Result | None:
+        """One physical record other than an addenda; the result to yield, if any."""
         kind = raw[:1]
-        if kind == b"7":
-            self.physical += 1
-            self.addenda(line_no, raw)
-            return
-        yield from self.flush_entry()
         if raw == PADDING:
-            return
+            return None
         self.physical += 1
         if self.file_control_seen:
             self.problem("RECORD_AFTER_FILE_CONTROL", f"line {line_no}: record after the file control")
         if kind == b"6":
             self.start_entry(line_no, raw)
-        elif kind == b"5":
-            yield from self.batch_header(line_no, raw)
-        elif kind == b"8":
-            yield from self.batch_control(line_no, raw)
-        elif kind == b"1":
-            yield from self.file_header(line_no, raw)
-        elif kind == b"9":
-            yield from self.file_control(line_no, raw)
-        else:
-            err = RecordError("RECORD_TYPE", f"unknown record type code in position 1 (line {line_no})",
-                              field="record_type", start=1, end=1)
-            if len(raw) != RECORD_LENGTH:
-                err = RecordError("RECORD_LENGTH", f"record is {len(raw)} bytes, expected {RECORD_LENGTH}",
-                                  start=1, end=len(raw))
-            yield self.reject(line_no, err, None)
+            return None
+        if kind == b"5":
+            return self.batch_header(line_no, raw)
+        if kind == b"8":
+            return self.batch_control(line_no, raw)
+        if kind == b"1":
+            return self.file_header(line_no, raw)
+        if kind == b"9":
+            return self.file_control(line_no, raw)
+        err = RecordError("RECORD_TYPE", f"unknown record type code in position 1 (line {line_no})",
+                          field="record_type", start=1, end=1)
+        if len(raw) != RECORD_LENGTH:
+            err = RecordError("RECORD_LENGTH", f"record is {len(raw)} bytes, expected {RECORD_LENGTH}",
+                              start=1, end=len(raw))
+        return self.reject(line_no, err, None)
 
-    def file_header(self, line_no: int, raw: bytes) -> Iterator[Result]:
+    def file_header(self, line_no: int, raw: bytes) -> Result:
         if self.file_header_seen:
             self.problem("DUPLICATE_FILE_HEADER", f"line {line_no}: a second file header")
         elif self.physical != 1:
             self.problem("FILE_HEADER_NOT_FIRST", f"line {line_no}: file header is not the first record")
         self.file_header_seen = True
         try:
-            yield Parsed(self.next_no(), "file_header", self.parse_with(self.lay["file_header"], line_no, raw), line_no)
+            return Parsed(self.next_no(), "file_header", self.parse_with(self.lay["file_header"], line_no, raw), line_no)
         except RecordError as err:
             self.problem("FILE_HEADER_INVALID", f"line {line_no}: file header invalid ({err.code})")
-            yield self.reject(line_no, err, "file_header")
+            return self.reject(line_no, err, "file_header")
 
-    def batch_header(self, line_no: int, raw: bytes) -> Iterator[Result]:
+    def batch_header(self, line_no: int, raw: bytes) -> Result:
         if not self.file_header_seen and self.physical == 1:
             self.problem("MISSING_FILE_HEADER", "file does not start with a file header record")
             self.file_header_seen = True  # report once
@@ -227,12 +243,11 @@ class _Parser:
             data = self.parse_with(layout, line_no, raw)
         except RecordError as err:
             self.batch = _Batch({}, line_no, raw[50:53].decode("ascii", "replace"))
-            yield self.reject(line_no, err, "batch_header")
-            return
+            return self.reject(line_no, err, "batch_header")
         sec = data.get("standard_entry_class") or "IAT"
         self.batch = _Batch(data, line_no, sec)
         self.last_sec = sec
-        yield Parsed(self.next_no(), "batch_header", data, line_no)
+        return Parsed(self.next_no(), "batch_header", data, line_no)
 
     def start_entry(self, line_no: int, raw: bytes) -> None:
         b = self.batch
@@ -240,23 +255,26 @@ class _Parser:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: entry outside a batch")
             b = self.batch = _Batch({}, line_no, "")
             self.batches += 1
-        # Totals come from the raw positions so a rejected entry still counts toward the controls,
-        # exactly as the originator computed them.
         b.count += 1
-        rdfi, amount = raw[3:11], raw[27:39] if b.sec == "ADV" else raw[29:39]
-        if rdfi.isdigit():
-            b.hash += int(rdfi)
-        if amount.isdigit():
-            if raw[1:3].decode("ascii", "replace") in DEBIT_CODES:
-                b.debit += int(amount)
-            else:
-                b.credit += int(amount)
         layout = self.lay[ENTRY_LAYOUT.get(b.sec, "entry_detail")]
         entry = _Entry(0, line_no, {})
         try:
-            entry.data = self.parse_with(layout, line_no, raw)
-            d = entry.data
-            if aba_check_digit(d["rdfi_identification"]) != int(d["check_digit"]):
+            entry.data = d = self.parse_with(layout, line_no, raw)
+        except RecordError as err:
+            entry.error, entry.error_line = err, line_no
+            self.entry = entry
+            self.raw_totals(b, raw)
+            return
+        # positions are valid here: amounts and routing numbers are digits
+        cents = int(raw[27:39] if b.sec == "ADV" else raw[29:39])
+        if d["transaction_code"] in DEBIT_CODES:
+            b.debit += cents
+        else:
+            b.credit += cents
+        b.hash += int(d["rdfi_identification"])
+        self.entry = entry
+        try:
+            if not aba_ok(d["rdfi_identification"], d["check_digit"]):
                 raise RecordError("CHECK_DIGIT", "check_digit (position 12): does not match the RDFI routing number",
                                   field="check_digit", start=12, end=12)
             trace = d.get("trace_number") or f"{d.get('sequence_number', 0):015d}"  # ADV: sequence number
@@ -266,7 +284,18 @@ class _Parser:
             b.last_trace = trace
         except RecordError as err:
             entry.error, entry.error_line = err, line_no
-        self.entry = entry
+
+    @staticmethod
+    def raw_totals(b: _Batch, raw: bytes) -> None:
+        """A rejected entry still counts toward the controls, exactly as the originator computed them."""
+        rdfi, amount = raw[3:11], raw[27:39] if b.sec == "ADV" else raw[29:39]
+        if rdfi.isdigit():
+            b.hash += int(rdfi)
+        if amount.isdigit():
+            if raw[1:3].decode("ascii", "replace") in DEBIT_CODES:
+                b.debit += int(amount)
+            else:
+                b.credit += int(amount)
 
     def addenda(self, line_no: int, raw: bytes) -> None:
         entry = self.entry
@@ -308,10 +337,10 @@ class _Parser:
                 raise RecordError("ADDENDA_SEQUENCE", "addenda_sequence_number (positions 84-87): out of order",
                                   field="addenda_sequence_number", start=84, end=87)
 
-    def flush_entry(self) -> Iterator[Result]:
+    def flush_entry(self) -> Result:
+        """The complete entry with its addenda: checked as one logical record."""
         entry, self.entry = self.entry, None
-        if entry is None:
-            return
+        assert entry is not None
         no = self.next_no()
         if entry.error is None and entry.data.get("addenda_record_indicator") == "1" and not entry.addenda:
             entry.error = RecordError("ADDENDA_MISSING", "addenda indicator is 1 but no addenda follows",
@@ -321,19 +350,18 @@ class _Parser:
         canonical = None
         if entry.error is None and entry.addenda:
             text = entry.addenda[0].get("payment_related_information")
-            if is_ded(text):
+            if text is not None and is_ded(text):
                 try:
                     ded = parse_ded(text, self.a.ded_options)
                     canonical = self.payment(data, ded)
                     data["ded"] = ded
-                except RecordError as err:
-                    entry.error, entry.error_line = err, entry.line + 1
+                except RecordError as ded_err:
+                    entry.error, entry.error_line = ded_err, entry.line + 1
         if entry.error is not None:
-            err = entry.error
-            yield Rejected(no, entry.error_line, err.code, err.message, err.field, err.start, err.end, "entry")
-            return
+            e = entry.error
+            return Rejected(no, entry.error_line, e.code, e.message, e.field, e.start, e.end, "entry")
         data["addenda"] = entry.addenda
-        yield Parsed(no, "entry", data, entry.line, canonical)
+        return Parsed(no, "entry", data, entry.line, canonical)
 
     def payment(self, entry: dict[str, Any], ded: dict[str, Any]) -> Payment:
         if entry["amount"] != ded["amount"]:
@@ -343,6 +371,15 @@ class _Parser:
             raise RecordError("DED_TRANSACTION_CODE", "a child support payment must be a credit entry",
                               field="transaction_code", start=2, end=3)
         header = self.batch.header if self.batch else {}
+        try:
+            return self._payment(entry, ded, header)
+        except ValidationError as exc:  # pydantic hides the input values (CanonicalModel config)
+            fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
+            raise RecordError("DED_CANONICAL", f"payment fails the canonical model ({fields})",
+                              field="payment_related_information", start=4, end=83) from None
+
+    @staticmethod
+    def _payment(entry: dict[str, Any], ded: dict[str, Any], header: dict[str, Any]) -> Payment:
         return Payment(
             application_id=ded["application_id"], case_id=ded["case_id"], pay_date=ded["pay_date"],
             amount=ded["amount"], ssn=ded["ssn"], medical_support=ded["medical_support"],
@@ -351,7 +388,7 @@ class _Parser:
             effective_date=header.get("effective_entry_date"), trace_number=entry["trace_number"],
         )
 
-    def batch_control(self, line_no: int, raw: bytes) -> Iterator[Result]:
+    def batch_control(self, line_no: int, raw: bytes) -> Result:
         b, self.batch = self.batch, None
         self.last_sec = b.sec if b is not None else self.last_sec
         layout = self.lay["adv_batch_control" if self.last_sec == "ADV" else "batch_control"]
@@ -361,13 +398,12 @@ class _Parser:
             self.problem("BATCH_CONTROL_INVALID", f"line {line_no}: batch control unreadable ({err.code})")
             if b is not None:
                 self.close_batch_totals(b)
-            yield self.reject(line_no, err, "batch_control")
-            return
+            return self.reject(line_no, err, "batch_control")
         if b is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: batch control without a batch header")
         else:
             self.check_batch(b, data, line_no)
-        yield Parsed(self.next_no(), "batch_control", data, line_no)
+        return Parsed(self.next_no(), "batch_control", data, line_no)
 
     def close_batch_totals(self, b: _Batch) -> None:
         self.file_count += b.count
@@ -397,7 +433,7 @@ class _Parser:
             if c.get("company_identification") is not None and ident != c["company_identification"]:
                 self.problem("BATCH_COMPANY_ID", f"{where}: company identification differs from the batch header")
 
-    def file_control(self, line_no: int, raw: bytes) -> Iterator[Result]:
+    def file_control(self, line_no: int, raw: bytes) -> Result:
         self.file_control_seen = True
         if self.batch is not None:
             self.problem("MISSING_BATCH_CONTROL", f"line {line_no}: file control while a batch is open")
@@ -408,8 +444,7 @@ class _Parser:
             c = self.parse_with(layout, line_no, raw)
         except RecordError as err:
             self.problem("FILE_CONTROL_INVALID", f"line {line_no}: file control unreadable ({err.code})")
-            yield self.reject(line_no, err, "file_control")
-            return
+            return self.reject(line_no, err, "file_control")
         blocks = -(-self.physical // BLOCKING_FACTOR)
         checks = (
             ("FILE_BATCH_COUNT", c["batch_count"], self.batches, "batch count"),
@@ -422,7 +457,7 @@ class _Parser:
         for code, declared, actual, what in checks:
             if declared != actual:
                 self.problem(code, f"file control: {what} is {declared}, the file gives {actual}")
-        yield Parsed(self.next_no(), "file_control", c, line_no)
+        return Parsed(self.next_no(), "file_control", c, line_no)
 
     def finish(self) -> None:
         if self.physical == 0:

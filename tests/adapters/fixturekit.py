@@ -81,7 +81,7 @@ class Outcome:
         codes = {r.code for r in self.rejected}
         if self.file_error is not None:
             codes.add(self.file_error.code)
-            codes.update(c for c, _ in getattr(self.file_error, "problems", []))
+            codes.update(c for c, _ in self.file_error.problems)
         return codes
 
     def messages(self) -> Iterator[str]:
@@ -89,7 +89,7 @@ class Outcome:
             yield r.message
         if self.file_error is not None:
             yield self.file_error.message
-            yield from (m for _, m in getattr(self.file_error, "problems", []))
+            yield from (m for _, m in self.file_error.problems)
 
 
 def run_parse(adapter: Adapter, data: bytes) -> Outcome:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.errors import LayoutError, RecordError
-from adapters.layout import MAPPINGS_DIR, all_layout_files, layout_from_doc, load_layout
+from adapters.layout import MAPPINGS_DIR, all_layout_files, layout_from_doc, load_code_rows, load_codes, load_layout
 
 SOURCE = {"document": "test", "version": "1", "status": "choice"}
 
@@ -195,3 +195,93 @@ def test_source_table_is_required() -> None:
             },
             "bad",
         )
+
+
+SIGNED = layout_from_doc(
+    doc(
+        [
+            {"name": "lenient", "start": 1, "length": 12, "type": "amount", "form": "signed", "accept_implied": True},
+            {"name": "strict", "start": 13, "length": 12, "type": "amount", "form": "signed", "required": True},
+        ]
+    ),
+    "signed",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "lenient", "strict"),
+    [
+        ("+00001234.56-00000050.00", Decimal("1234.56"), Decimal("-50.00")),
+        ("            +00000000.00", None, Decimal("0")),
+        ("000000123456+00000000.01", Decimal("1234.56"), Decimal("0.01")),  # implied decimals
+        ("-00000005000+99999999.99", Decimal("-50.00"), Decimal("99999999.99")),  # '-' + implied decimals
+    ],
+)
+def test_signed_amount_reads_explicit_and_implied_forms(text: str, lenient: Any, strict: Decimal) -> None:
+    assert SIGNED.parse_text(text) == {"lenient": lenient, "strict": strict}
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("000000123456000000000001", "strict"),  # implied form only where accept_implied is set
+        ("+0000123456 +00000000.00", "lenient"),
+        ("+1234.56    +00000000.00", "lenient"),
+        ("            ++0000000.00", "strict"),
+    ],
+)
+def test_signed_amount_bad_forms_are_coded(text: str, field: str) -> None:
+    with pytest.raises(RecordError) as info:
+        SIGNED.parse_text(text)
+    assert (info.value.code, info.value.field) == ("AMOUNT_FORMAT", field)
+
+
+def test_signed_amount_renders_sign_point_and_refuses_overflow() -> None:
+    assert SIGNED.render({"lenient": Decimal("-12.5"), "strict": "3"}) == "-00000012.50+00000003.00"
+    assert SIGNED.render({"lenient": None, "strict": 0}) == "            +00000000.00"
+    for value in (Decimal("100000000"), Decimal("1.234")):
+        with pytest.raises(RecordError) as info:
+            SIGNED.render({"lenient": value, "strict": 0})
+        assert info.value.field == "lenient"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"name": "a", "start": 1, "length": 12, "type": "numeric", "form": "signed"},
+        {"name": "a", "start": 1, "length": 12, "type": "amount", "form": "packed"},
+        {"name": "a", "start": 1, "length": 12, "type": "amount", "accept_implied": True},
+        {"name": "a", "start": 1, "length": 3, "type": "amount", "form": "signed", "decimals": 2},
+    ],
+)
+def test_signed_amount_options_are_checked_on_load(field: dict[str, Any]) -> None:
+    with pytest.raises(LayoutError):
+        layout_from_doc(doc([field]), "bad")
+
+
+def test_ssn_rule_agrees_with_python_stdnum() -> None:
+    """The layout's one-regex SSN check must say exactly what stdnum's us.ssn says."""
+    import random
+
+    from stdnum.us import ssn as stdnum_ssn
+
+    from adapters.layout import is_valid_ssn
+
+    rng = random.Random(7)
+    samples = [f"{rng.randrange(10**9):09d}" for _ in range(20_000)]
+    samples += ["078051120", "457555462", "219099999", "000123456", "666123456", "900123456",
+                "123001234", "123450000", "001010001", "899999999", "665999999"]
+    for s in samples:
+        assert bool(is_valid_ssn(s)) == stdnum_ssn.is_valid(s), s
+
+
+def test_code_rows_keep_every_column_and_codes_keep_the_meaning(tmp_path: Any) -> None:
+    (tmp_path / "codes").mkdir()
+    (tmp_path / "codes" / "t.csv").write_text("# source: test\ncode,meaning,canonical\nW,Weekly,weekly\nX,Odd\n")
+    rows = load_code_rows("t", tmp_path)
+    assert rows == {"W": {"code": "W", "meaning": "Weekly", "canonical": "weekly"},
+                    "X": {"code": "X", "meaning": "Odd", "canonical": ""}}
+    assert load_codes("t", tmp_path) == {"W": "Weekly", "X": "Odd"}
+    (tmp_path / "codes" / "dup.csv").write_text("code,meaning\nA,a\nA,b\n")
+    with pytest.raises(LayoutError, match="repeats"):
+        load_code_rows("dup", tmp_path)
