@@ -23,7 +23,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -140,8 +140,10 @@ class Field:
         if t == "ssn":
             return f"({SSN_RE}{blank})"
         if t == "code":
-            alts = "|".join(re.escape(c.ljust(n, self.pad) if self.justify == "left" else c.rjust(n, self.pad))
-                            for c in sorted(self.codes, key=len, reverse=True))
+            alts = "|".join(
+                re.escape(c.ljust(n, self.pad) if self.justify == "left" else c.rjust(n, self.pad))
+                for c in sorted(self.codes, key=len, reverse=True)
+            )
             return f"({alts}{blank})"
         raise LayoutError(f"field {self.name!r}: unknown type {t!r}")  # pragma: no cover - checked on load
 
@@ -183,9 +185,8 @@ def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
     if ftype == "date":
         if fmt not in DATE_FORMATS or len(fmt) != length:
             raise LayoutError(f"{where}: date format must be one of {sorted(DATE_FORMATS)} matching the length")
-    elif ftype == "time":
-        if fmt not in TIME_FORMATS or len(fmt) != length:
-            raise LayoutError(f"{where}: time format must be HHMM or HHMMSS matching the length")
+    elif ftype == "time" and (fmt not in TIME_FORMATS or len(fmt) != length):
+        raise LayoutError(f"{where}: time format must be HHMM or HHMMSS matching the length")
     if ftype == "ssn" and length != 9:
         raise LayoutError(f"{where}: an SSN is 9 digits")
     codes: tuple[str, ...] = tuple(str(c) for c in raw.get("codes", ()))
@@ -225,10 +226,26 @@ def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
     if ftype == "filler" and pattern not in ("", "strict"):
         raise LayoutError(f"{where}: a filler's pattern can only be 'strict'")
     return Field(
-        name=name, start=start, length=length, type=ftype, required=required, justify=justify, pad=pad,
-        decimals=decimals, form="" if form == "implied" else form, accept_implied=accept_implied, format=fmt, codes=codes, table=table, value=value, default=raw.get("default"),
-        charset=str(raw.get("charset", "")), pattern=pattern, pii=bool(raw.get("pii", False)),
-        status=status, description=str(raw.get("description", "")),
+        name=name,
+        start=start,
+        length=length,
+        type=ftype,
+        required=required,
+        justify=justify,
+        pad=pad,
+        decimals=decimals,
+        form="" if form == "implied" else form,
+        accept_implied=accept_implied,
+        format=fmt,
+        codes=codes,
+        table=table,
+        value=value,
+        default=raw.get("default"),
+        charset=str(raw.get("charset", "")),
+        pattern=pattern,
+        pii=bool(raw.get("pii", False)),
+        status=status,
+        description=str(raw.get("description", "")),
     )
 
 
@@ -307,8 +324,9 @@ def _signed_text(value: Any, length: int, decimals: int) -> str:
     scaled = _scaled(value, decimals)
     whole, frac = divmod(abs(scaled), 10**decimals)
     sign = "-" if scaled < 0 else "+"
-    text = f"{sign}{whole:0{length - 2 - decimals}d}.{frac:0{decimals}d}" if decimals else \
-        f"{sign}{whole:0{length - 1}d}"
+    text = (
+        f"{sign}{whole:0{length - 2 - decimals}d}.{frac:0{decimals}d}" if decimals else f"{sign}{whole:0{length - 1}d}"
+    )
     if len(text) != length:
         raise ValueError(f"value is wider than {length} characters")
     return text
@@ -342,7 +360,9 @@ class Layout:
         for f in self.fields:
             if f.start != pos:
                 kind = "gap" if f.start > pos else "overlap"
-                raise LayoutError(f"{self.path or self.name}: {kind} before field {f.name!r} (starts {f.start}, expected {pos})")
+                raise LayoutError(
+                    f"{self.path or self.name}: {kind} before field {f.name!r} (starts {f.start}, expected {pos})"
+                )
             if f.in_data:
                 if f.name in seen:
                     raise LayoutError(f"{self.path or self.name}: duplicate field name {f.name!r}")
@@ -366,8 +386,11 @@ class Layout:
             elif f.type == "numeric":
                 expr = f"int({g})" if f.required else f"(None if {g}[0] == ' ' else int({g}))"
             elif f.type == "amount" and f.form == "signed":
-                expr = f"_samt({g}, {f.decimals})" if f.required else \
-                    f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
+                expr = (
+                    f"_samt({g}, {f.decimals})"
+                    if f.required
+                    else f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
+                )
             elif f.type == "amount":
                 scale = f".scaleb(-{f.decimals})" if f.decimals else ""
                 expr = f"_D({g}){scale}" if f.required else f"(None if {g}[0] == ' ' else _D({g}){scale})"
@@ -451,8 +474,13 @@ class Layout:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise RecordError("NON_ASCII", f"byte {exc.start + 1} is not valid {encoding}",
-                              field=self.field_at(exc.start + 1), start=exc.start + 1, end=exc.start + 1) from None
+            raise RecordError(
+                "NON_ASCII",
+                f"byte {exc.start + 1} is not valid {encoding}",
+                field=self.field_at(exc.start + 1),
+                start=exc.start + 1,
+                end=exc.start + 1,
+            ) from None
         m = self.rx.fullmatch(text) if len(text) == self.length else None
         if m is not None:
             try:
@@ -467,18 +495,29 @@ class Layout:
                 return f.name
         return None
 
+    def field_error(self, name: str, code: str, why: str) -> RecordError:
+        """A ``RecordError`` for a rule between fields that the layout alone cannot check, naming the field
+        and its positions like the layout's own errors do (``why`` must carry no personal data)."""
+        for f in self.fields:
+            if f.name == name:
+                return RecordError(code, f"{name} (positions {f.start}-{f.end}): {why}",
+                                   field=name, start=f.start, end=f.end)
+        return RecordError(code, f"{name}: {why}", field=name)
+
     def diagnose(self, text: str) -> RecordError:
         """The slow path: find the first field that is wrong and say why, without its value if PII."""
         if len(text) != self.length:
-            return RecordError("RECORD_LENGTH", f"record is {len(text)} characters, expected {self.length}",
-                               start=1, end=len(text))
+            return RecordError(
+                "RECORD_LENGTH", f"record is {len(text)} characters, expected {self.length}", start=1, end=len(text)
+            )
         for f in self.fields:
             raw = text[f.start - 1 : f.end]
             problem = _field_problem(f, raw)
             if problem:
                 code, why = problem
-                return RecordError(code, f"{f.name} (positions {f.start}-{f.end}): {why}",
-                                   field=f.name, start=f.start, end=f.end)
+                return RecordError(
+                    code, f"{f.name} (positions {f.start}-{f.end}): {why}", field=f.name, start=f.start, end=f.end
+                )
         return RecordError("INVALID_RECORD", "record does not match its layout", start=1, end=self.length)
 
     # ---- rendering
@@ -498,17 +537,21 @@ class Layout:
             try:
                 raw = render_field(f, value)
             except (TypeError, ValueError, ArithmeticError) as exc:
-                return RecordError("RENDER_VALUE", f"{f.name}: {exc}",
-                                   field=f.name, start=f.start, end=f.end)
+                return RecordError("RENDER_VALUE", f"{f.name}: {exc}", field=f.name, start=f.start, end=f.end)
             problem = _field_problem(f, raw)
             if problem:
-                return RecordError(problem[0], f"{f.name} (positions {f.start}-{f.end}): {problem[1]}",
-                                   field=f.name, start=f.start, end=f.end)
+                return RecordError(
+                    problem[0],
+                    f"{f.name} (positions {f.start}-{f.end}): {problem[1]}",
+                    field=f.name,
+                    start=f.start,
+                    end=f.end,
+                )
         return RecordError("RENDER_VALUE", "record cannot be rendered")
 
     def empty(self) -> dict[str, Any]:
         """A dict with every data field set to None (a starting point for builders)."""
-        return dict.fromkeys((f.name for f in self.data_fields))
+        return dict.fromkeys(f.name for f in self.data_fields)
 
 
 def render_field(f: Field, value: Any) -> str:
@@ -631,14 +674,29 @@ def layout_from_doc(doc: Mapping[str, Any], where: str, base: Path | None = None
     raw_fields = record.get("fields", doc.get("fields"))
     if not isinstance(raw_fields, list) or not raw_fields:
         raise LayoutError(f"{where}: needs a list of fields")
-    fields = tuple(_as_field(r, f"{where} field #{i + 1} ({r.get('name', '?')})", base or MAPPINGS_DIR)
-                   for i, r in enumerate(raw_fields))
-    return Layout(name=str(record["name"]), length=int(record["length"]), fields=fields,
-                  source={k: str(v) for k, v in source.items()}, path=where)
+    fields = tuple(
+        _as_field(r, f"{where} field #{i + 1} ({r.get('name', '?')})", base or MAPPINGS_DIR)
+        for i, r in enumerate(raw_fields)
+    )
+    return Layout(
+        name=str(record["name"]),
+        length=int(record["length"]),
+        fields=fields,
+        source={k: str(v) for k, v in source.items()},
+        path=where,
+    )
 
 
 def all_layout_files(base: Path | None = None) -> list[Path]:
-    """Every layout file under ``mappings/`` (code tables and variant descriptors excluded)."""
+    """Every fixed-width layout file under ``mappings/``.
+
+    A layout is ``<name>.toml``. Other TOML data (form definitions, rule tables, variant descriptors)
+    carries a compound suffix naming its kind (``transmittal-1.form.toml``, ``timeframes.rules.toml``)
+    or starts with ``_``; code tables are CSV under ``codes/``.
+    """
     root = base or MAPPINGS_DIR
-    return sorted(p for p in root.rglob("*.toml") if "codes" not in p.relative_to(root).parts
-                  and not p.name.startswith("_"))
+    return sorted(
+        p
+        for p in root.rglob("*.toml")
+        if "codes" not in p.relative_to(root).parts and not p.name.startswith("_") and p.name.count(".") == 1
+    )

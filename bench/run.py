@@ -100,18 +100,32 @@ def ded_file(entries: int) -> Path:
     import adapters
 
     adapter = adapters.get("nacha-ded")
-    originator = {"immediate_destination": "231380104", "immediate_origin": "1234567890",
-                  "file_creation_date": dt.date(2025, 1, 10), "company_name": "BENCH EMPLOYER",
-                  "company_identification": "1234567890", "odfi_identification": "07640125",
-                  "receiving_routing_number": "231380104", "receiving_account_number": "9876543210"}
+    originator = {
+        "immediate_destination": "231380104",
+        "immediate_origin": "1234567890",
+        "file_creation_date": dt.date(2025, 1, 10),
+        "company_name": "BENCH EMPLOYER",
+        "company_identification": "1234567890",
+        "odfi_identification": "07640125",
+        "receiving_routing_number": "231380104",
+        "receiving_account_number": "9876543210",
+    }
 
     def payments():  # type: ignore[no-untyped-def]
         for i in range(entries):
             area = 100 + i % 500
-            yield {"type": "payment", "data": {
-                "case_id": f"CS{i:010d}", "pay_date": dt.date(2025, 1, 10), "amount": f"{100 + i % 90000}.{i % 100:02d}",
-                "ssn": f"{area:03d}{10 + i % 89:02d}{1000 + i % 8999:04d}", "medical_support": "N",
-                "ncp_name": "BENCHNCP", "fips": "06037"}}
+            yield {
+                "type": "payment",
+                "data": {
+                    "case_id": f"CS{i:010d}",
+                    "pay_date": dt.date(2025, 1, 10),
+                    "amount": f"{100 + i % 90000}.{i % 100:02d}",
+                    "ssn": f"{area:03d}{10 + i % 89:02d}{1000 + i % 8999:04d}",
+                    "medical_support": "N",
+                    "ncp_name": "BENCHNCP",
+                    "fips": "06037",
+                },
+            }
 
     tmp = path.with_suffix(".part")
     with tmp.open("wb") as fh:
@@ -122,8 +136,14 @@ def ded_file(entries: int) -> Path:
 
 
 def emit(name: str, records: int, seconds: float, rss: float, **extra: object) -> dict[str, object]:
-    row = {"bench": name, "records": records, "seconds": round(seconds, 3),
-           "records_per_s": round(records / seconds), "peak_rss_mb": round(rss, 1), **extra}
+    row = {
+        "bench": name,
+        "records": records,
+        "seconds": round(seconds, 3),
+        "records_per_s": round(records / seconds),
+        "peak_rss_mb": round(rss, 1),
+        **extra,
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -160,9 +180,21 @@ def main() -> None:
     emit(f"nacha.ded_{a.ded_entries}.parse_payments", n_ded, float(res["seconds"]), rss)  # type: ignore[arg-type]
     secs, rss = cli_case(ded)
     emit(f"nacha.ded_{a.ded_entries}.cli_jsonl", n_ded, secs, rss)
-    print(json.dumps({"bench": "ratio", "parse_canonical_vs_ceiling": round(o / c, 2),
-                      "cli_jsonl_vs_ceiling": round(j / c, 2), "targets": {"parse": 0.6, "cli": 0.3}}))
-    print(json.dumps({"bench": "self", "peak_rss_mb_parent": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    print(
+        json.dumps(
+            {
+                "bench": "ratio",
+                "parse_canonical_vs_ceiling": round(o / c, 2),
+                "cli_jsonl_vs_ceiling": round(j / c, 2),
+                "targets": {"parse": 0.6, "cli": 0.3},
+            }
+        )
+    )
+    print(
+        json.dumps(
+            {"bench": "self", "peak_rss_mb_parent": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ from typing import IO, Annotated, Any, BinaryIO
 
 import orjson
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+from typer.exceptions import TyperException
 
 import adapters
 from adapters.base import Adapter, Parsed, Rejected, Result
@@ -134,8 +134,12 @@ def _with_progress(path: Path, run: Callable[[BinaryIO], int]) -> int:
 def result_json(r: Result) -> dict[str, Any]:
     if isinstance(r, Parsed):
         return {"record_no": r.record_no, "type": r.type, "line": r.line, "data": r.data}
-    return {"record_no": r.record_no, "line": r.line, "type": r.type,
-            "error": {"code": r.code, "field": r.field, "start": r.start, "end": r.end, "message": r.message}}
+    return {
+        "record_no": r.record_no,
+        "line": r.line,
+        "type": r.type,
+        "error": {"code": r.code, "field": r.field, "start": r.start, "end": r.end, "message": r.message},
+    }
 
 
 def drain(results: Iterator[Result], emit: Callable[[Result], None]) -> tuple[int, int, FileStructureError | None]:
@@ -204,7 +208,7 @@ def parse(file: FileArg, fmt: FormatOpt = None) -> None:
             buf.clear()
 
     def run(stream: BinaryIO) -> int:
-        good, bad, ferr = drain(adapter.parse(stream), emit)
+        _, bad, ferr = drain(adapter.parse(stream), emit)
         if ferr is not None:
             buf.append(dumps(file_error_json(ferr)))
         out.write(b"".join(buf))
@@ -215,8 +219,11 @@ def parse(file: FileArg, fmt: FormatOpt = None) -> None:
 
 
 @app.command()
-def validate(file: FileArg, fmt: FormatOpt = None,
-             as_json: Annotated[bool, typer.Option("--json", help="Summary as one JSON object")] = False) -> None:
+def validate(
+    file: FileArg,
+    fmt: FormatOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Summary as one JSON object")] = False,
+) -> None:
     """Check FILE without printing records: a summary of good records, rejects by code, file errors."""
     adapter = pick_adapter(fmt, file)
     types: Counter[str] = Counter()
@@ -230,9 +237,15 @@ def validate(file: FileArg, fmt: FormatOpt = None,
 
     def run(stream: BinaryIO) -> int:
         good, bad, ferr = drain(adapter.parse(stream), emit)
-        summary = {"file": str(file), "format": adapter.key, "good": good, "rejected": bad,
-                   "by_type": dict(types), "rejects_by_code": dict(codes),
-                   **(file_error_json(ferr) if ferr else {})}
+        summary = {
+            "file": str(file),
+            "format": adapter.key,
+            "good": good,
+            "rejected": bad,
+            "by_type": dict(types),
+            "rejects_by_code": dict(codes),
+            **(file_error_json(ferr) if ferr else {}),
+        }
         if as_json:
             sys.stdout.buffer.write(dumps(summary))
         else:
@@ -279,8 +292,17 @@ def _write_rendered(chunks: Iterable[bytes], output: Path | None) -> int:
             sys.stdout.buffer.write(dumps({"error": {"code": exc.code, "field": exc.field, "message": exc.message}}))
             return EXIT_REJECTS
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            sys.stdout.buffer.write(dumps({"error": {"code": "RENDER_INPUT", "field": None,
-                                                     "message": f"input record incomplete or malformed: {exc!s}"}}))
+            sys.stdout.buffer.write(
+                dumps(
+                    {
+                        "error": {
+                            "code": "RENDER_INPUT",
+                            "field": None,
+                            "message": f"input record incomplete or malformed: {exc!s}",
+                        }
+                    }
+                )
+            )
             return EXIT_REJECTS
         spool.seek(0)
         if output is None:
@@ -307,7 +329,7 @@ def render(
         raise UsageProblem(str(exc)) from None
     if infile is not None and not infile.is_file():
         raise UsageProblem(f"no such file: {infile}")
-    with (infile.open("rb") if infile else sys.stdin.buffer) as stream:
+    with infile.open("rb") if infile else sys.stdin.buffer as stream:
         raise typer.Exit(_write_rendered(adapter.render(_read_jsonl(stream)), output))
 
 

@@ -47,7 +47,10 @@ def test_parse_good_file_exit_0_one_object_per_record() -> None:
     r = run("parse", str(DED / "ded-five-cases.ach"))
     assert r.returncode == 0, r.stderr
     out = lines(r.stdout)
-    assert [o["type"] for o in out] == ["file_header", "batch_header"] + ["entry"] * 5 + ["batch_control", "file_control"]
+    assert [o["type"] for o in out] == ["file_header", "batch_header"] + ["entry"] * 5 + [
+        "batch_control",
+        "file_control",
+    ]
     entry = out[2]
     assert entry["record_no"] == 3 and entry["data"]["amount"] == "250.00"
     assert entry["data"]["ded"]["pay_date"] == "2025-01-10" and len(entry["data"]["addenda"]) == 1
@@ -70,8 +73,9 @@ def test_file_error_is_the_last_line_exit_2() -> None:
     assert b"Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("args", [("parse", "--format", "nope", "x"), ("parse", "/no/such/file"), ("bogus",),
-                                  ("render",)])
+@pytest.mark.parametrize(
+    "args", [("parse", "--format", "nope", "x"), ("parse", "/no/such/file"), ("bogus",), ("render",)]
+)
 def test_usage_errors_exit_64(args: tuple[str, ...]) -> None:
     r = run(*args)
     assert r.returncode == 64, (r.stdout, r.stderr)
@@ -100,8 +104,7 @@ def test_render_failure_leaves_no_partial_output(tmp_path: Path) -> None:
     parsed = lines(run("parse", str(DED / "ded-five-cases.ach")).stdout)
     parsed[2]["data"]["receiver_name"] = "A NAME MUCH TOO LONG FOR THE FIELD"
     out = tmp_path / "out.ach"
-    r = run("render", "-f", "nacha-ded", "-o", str(out),
-            stdin=b"\n".join(json.dumps(o).encode() for o in parsed))
+    r = run("render", "-f", "nacha-ded", "-o", str(out), stdin=b"\n".join(json.dumps(o).encode() for o in parsed))
     assert r.returncode == 1 and not out.exists() and not list(tmp_path.iterdir())
     assert lines(r.stdout)[0]["error"]["field"] == "receiver_name"
 
@@ -140,5 +143,6 @@ def test_parse_streams_with_bounded_memory(tmp_path: Path) -> None:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         return usage.ru_maxrss / 1024
+
     small, large = peak(build(200)), peak(build(4000))  # 2 k vs 40 k physical records
     assert large < small + 25, (small, large)

@@ -25,8 +25,17 @@ _CASE_ID = re.compile(r"[^*\\ ][^*\\]{0,19}")  # AN 1/20, no delimiters, no lead
 _AMOUNT = re.compile(r"\d{1,10}")
 _NAME = re.compile(r"[^*\\]{1,10}")
 _FIPS = re.compile(r"\d{5}|\d{7}")
-ELEMENTS = ("application_id", "case_id", "pay_date", "amount", "ssn", "medical_support",
-            "ncp_name", "fips", "employment_termination")
+ELEMENTS = (
+    "application_id",
+    "case_id",
+    "pay_date",
+    "amount",
+    "ssn",
+    "medical_support",
+    "ncp_name",
+    "fips",
+    "employment_termination",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +47,13 @@ class DedOptions:
 
 
 def _fail(code: str, element: str, why: str) -> RecordError:
-    return RecordError(code, f"payment_related_information {element}: {why}",
-                       field="payment_related_information", start=PRI_START, end=PRI_END)
+    return RecordError(
+        code,
+        f"payment_related_information {element}: {why}",
+        field="payment_related_information",
+        start=PRI_START,
+        end=PRI_END,
+    )
 
 
 def is_ded(text: str) -> bool:
@@ -76,7 +90,9 @@ def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
         if paid is None:
             raise ValueError
     except ValueError:
-        raise _fail("DED_PAY_DATE", "DED03", f"pay date must be a valid {'CCYYMMDD' if options.ctx_dates else 'YYMMDD'}") from None
+        raise _fail(
+            "DED_PAY_DATE", "DED03", f"pay date must be a valid {'CCYYMMDD' if options.ctx_dates else 'YYMMDD'}"
+        ) from None
     if not _AMOUNT.fullmatch(amount):
         raise _fail("DED_AMOUNT", "DED04", "amount must be 1-10 digits, cents implied, no point or comma")
     if not is_valid_ssn(ssn):
@@ -94,9 +110,15 @@ def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
     if cents == 0 and term != "Y":
         raise _fail("DED_AMOUNT", "DED04", "a zero payment is allowed only when DED09 reports termination")
     return {
-        "application_id": app, "case_id": case_id, "pay_date": paid,
-        "amount": Decimal(cents).scaleb(-2), "ssn": ssn, "medical_support": medical,
-        "ncp_name": name or None, "fips": fips or None, "employment_termination": term == "Y",
+        "application_id": app,
+        "case_id": case_id,
+        "pay_date": paid,
+        "amount": Decimal(cents).scaleb(-2),
+        "ssn": ssn,
+        "medical_support": medical,
+        "ncp_name": name or None,
+        "fips": fips or None,
+        "employment_termination": term == "Y",
     }
 
 
@@ -110,8 +132,17 @@ def render_ded(d: dict[str, Any], options: DedOptions = DedOptions()) -> str:
         raise _fail("DED_AMOUNT", "DED04", "amount must be a non-negative number of cents")
     amount = f"{int(cents):010d}" if options.zero_pad_amount else str(int(cents))
     date_text = pay_date.strftime("%Y%m%d" if options.ctx_dates else "%y%m%d")
-    elements = [d["application_id"], d["case_id"], date_text, amount, d["ssn"], d["medical_support"],
-                d.get("ncp_name") or "", d.get("fips") or "", "Y" if d.get("employment_termination") else ""]
+    elements = [
+        d["application_id"],
+        d["case_id"],
+        date_text,
+        amount,
+        d["ssn"],
+        d["medical_support"],
+        d.get("ncp_name") or "",
+        d.get("fips") or "",
+        "Y" if d.get("employment_termination") else "",
+    ]
     while elements and elements[-1] == "":
         elements.pop()
     text = "DED*" + "*".join(str(e) for e in elements) + "\\"

@@ -35,16 +35,30 @@ from adapters.records import iter_records
 RECORD_LENGTH = 94
 BLOCKING_FACTOR = 10
 PADDING = b"9" * RECORD_LENGTH
-DEBIT_CODES = frozenset({"26", "27", "28", "29", "36", "37", "38", "39", "46", "47", "48", "49", "55", "56",
-                         "82", "84", "86", "88"})  # the last four are ADV debits
+DEBIT_CODES = frozenset(
+    {"26", "27", "28", "29", "36", "37", "38", "39", "46", "47", "48", "49", "55", "56", "82", "84", "86", "88"}
+)  # the last four are ADV debits
 DED_CREDIT_CODES = frozenset({"22", "23", "24", "32", "33", "34", "42", "43", "44", "52", "53", "54"})
 ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
 
 
 def _layouts() -> dict[str, Layout]:
-    names = ("file_header", "batch_header", "iat_batch_header", "entry_detail", "iat_entry_detail",
-             "adv_entry_detail", "addenda", "iat_addenda", "addenda_return", "addenda_noc", "batch_control",
-             "adv_batch_control", "file_control", "adv_file_control")
+    names = (
+        "file_header",
+        "batch_header",
+        "iat_batch_header",
+        "entry_detail",
+        "iat_entry_detail",
+        "adv_entry_detail",
+        "addenda",
+        "iat_addenda",
+        "addenda_return",
+        "addenda_noc",
+        "batch_control",
+        "adv_batch_control",
+        "file_control",
+        "adv_file_control",
+    )
     return {n: load_layout(f"employer/nacha/{n}.toml") for n in names}
 
 
@@ -110,7 +124,8 @@ class NachaDedAdapter:
     title: ClassVar[str] = "NACHA ACH file (CCD+/CTX child support payments with DED addenda; any SEC code)"
     direction: ClassVar[Direction] = Direction.BOTH
     source: ClassVar[SourceInfo] = SourceInfo(
-        document="NACHA Operating Rules App. 3 (via moov-io/ach c6bd2372); Child Support Application Banking Convention",
+        document="NACHA Operating Rules App. 3 (via moov-io/ach c6bd2372); "
+        "Child Support Application Banking Convention",
         version="NACHA 2024 / CSABC user guide v9.0 (2017)",
         status="confirmed",
         notes="DED04 zero-padding and CTX dates are per-SDU options (DedOptions)",
@@ -211,11 +226,17 @@ class _Parser:
             return self.file_header(line_no, raw)
         if kind == b"9":
             return self.file_control(line_no, raw)
-        err = RecordError("RECORD_TYPE", f"unknown record type code in position 1 (line {line_no})",
-                          field="record_type", start=1, end=1)
+        err = RecordError(
+            "RECORD_TYPE",
+            f"unknown record type code in position 1 (line {line_no})",
+            field="record_type",
+            start=1,
+            end=1,
+        )
         if len(raw) != RECORD_LENGTH:
-            err = RecordError("RECORD_LENGTH", f"record is {len(raw)} bytes, expected {RECORD_LENGTH}",
-                              start=1, end=len(raw))
+            err = RecordError(
+                "RECORD_LENGTH", f"record is {len(raw)} bytes, expected {RECORD_LENGTH}", start=1, end=len(raw)
+            )
         return self.reject(line_no, err, None)
 
     def file_header(self, line_no: int, raw: bytes) -> Result:
@@ -225,7 +246,9 @@ class _Parser:
             self.problem("FILE_HEADER_NOT_FIRST", f"line {line_no}: file header is not the first record")
         self.file_header_seen = True
         try:
-            return Parsed(self.next_no(), "file_header", self.parse_with(self.lay["file_header"], line_no, raw), line_no)
+            return Parsed(
+                self.next_no(), "file_header", self.parse_with(self.lay["file_header"], line_no, raw), line_no
+            )
         except RecordError as err:
             self.problem("FILE_HEADER_INVALID", f"line {line_no}: file header invalid ({err.code})")
             return self.reject(line_no, err, "file_header")
@@ -275,12 +298,22 @@ class _Parser:
         self.entry = entry
         try:
             if not aba_ok(d["rdfi_identification"], d["check_digit"]):
-                raise RecordError("CHECK_DIGIT", "check_digit (position 12): does not match the RDFI routing number",
-                                  field="check_digit", start=12, end=12)
+                raise RecordError(
+                    "CHECK_DIGIT",
+                    "check_digit (position 12): does not match the RDFI routing number",
+                    field="check_digit",
+                    start=12,
+                    end=12,
+                )
             trace = d.get("trace_number") or f"{d.get('sequence_number', 0):015d}"  # ADV: sequence number
             if b.last_trace and trace <= b.last_trace:
-                raise RecordError("TRACE_SEQUENCE", "trace_number (positions 80-94): not ascending within the batch",
-                                  field="trace_number", start=80, end=94)
+                raise RecordError(
+                    "TRACE_SEQUENCE",
+                    "trace_number (positions 80-94): not ascending within the batch",
+                    field="trace_number",
+                    start=80,
+                    end=94,
+                )
             b.last_trace = trace
         except RecordError as err:
             entry.error, entry.error_line = err, line_no
@@ -321,21 +354,40 @@ class _Parser:
 
     def check_addenda(self, entry: _Entry, data: dict[str, Any]) -> None:
         if entry.data.get("addenda_record_indicator") == "0":
-            raise RecordError("ADDENDA_UNEXPECTED", "addenda follows an entry whose addenda indicator is 0",
-                              field="addenda_record_indicator", start=79, end=79)
+            raise RecordError(
+                "ADDENDA_UNEXPECTED",
+                "addenda follows an entry whose addenda indicator is 0",
+                field="addenda_record_indicator",
+                start=79,
+                end=79,
+            )
         seq = data.get("entry_detail_sequence_number")
         if seq is not None and seq != entry.data.get("trace_number", "")[-7:]:
-            raise RecordError("ADDENDA_SEQUENCE",
-                              "entry_detail_sequence_number (positions 88-94): not the entry's trace sequence",
-                              field="entry_detail_sequence_number", start=88, end=94)
+            raise RecordError(
+                "ADDENDA_SEQUENCE",
+                "entry_detail_sequence_number (positions 88-94): not the entry's trace sequence",
+                field="entry_detail_sequence_number",
+                start=88,
+                end=94,
+            )
         if self.batch is not None and self.batch.sec in ("CCD", "PPD", "WEB", "TEL") and len(entry.addenda) > 1:
-            raise RecordError("ADDENDA_COUNT", f"{self.batch.sec} entries carry at most one addenda",
-                              field="addenda_type_code", start=2, end=3)
+            raise RecordError(
+                "ADDENDA_COUNT",
+                f"{self.batch.sec} entries carry at most one addenda",
+                field="addenda_type_code",
+                start=2,
+                end=3,
+            )
         if "payment_related_information" in data:
             seq_no = data["addenda_sequence_number"]
             if seq_no != len(entry.addenda):
-                raise RecordError("ADDENDA_SEQUENCE", "addenda_sequence_number (positions 84-87): out of order",
-                                  field="addenda_sequence_number", start=84, end=87)
+                raise RecordError(
+                    "ADDENDA_SEQUENCE",
+                    "addenda_sequence_number (positions 84-87): out of order",
+                    field="addenda_sequence_number",
+                    start=84,
+                    end=87,
+                )
 
     def flush_entry(self) -> Result:
         """The complete entry with its addenda: checked as one logical record."""
@@ -343,8 +395,13 @@ class _Parser:
         assert entry is not None
         no = self.next_no()
         if entry.error is None and entry.data.get("addenda_record_indicator") == "1" and not entry.addenda:
-            entry.error = RecordError("ADDENDA_MISSING", "addenda indicator is 1 but no addenda follows",
-                                      field="addenda_record_indicator", start=79, end=79)
+            entry.error = RecordError(
+                "ADDENDA_MISSING",
+                "addenda indicator is 1 but no addenda follows",
+                field="addenda_record_indicator",
+                start=79,
+                end=79,
+            )
             entry.error_line = entry.line
         data = entry.data
         canonical = None
@@ -365,27 +422,50 @@ class _Parser:
 
     def payment(self, entry: dict[str, Any], ded: dict[str, Any]) -> Payment:
         if entry["amount"] != ded["amount"]:
-            raise RecordError("DED_AMOUNT_MISMATCH", "DED04 amount differs from the entry amount (positions 30-39)",
-                              field="payment_related_information", start=4, end=83)
+            raise RecordError(
+                "DED_AMOUNT_MISMATCH",
+                "DED04 amount differs from the entry amount (positions 30-39)",
+                field="payment_related_information",
+                start=4,
+                end=83,
+            )
         if entry["transaction_code"] not in DED_CREDIT_CODES:
-            raise RecordError("DED_TRANSACTION_CODE", "a child support payment must be a credit entry",
-                              field="transaction_code", start=2, end=3)
+            raise RecordError(
+                "DED_TRANSACTION_CODE",
+                "a child support payment must be a credit entry",
+                field="transaction_code",
+                start=2,
+                end=3,
+            )
         header = self.batch.header if self.batch else {}
         try:
             return self._payment(entry, ded, header)
         except ValidationError as exc:  # pydantic hides the input values (CanonicalModel config)
             fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e.get("loc"))
-            raise RecordError("DED_CANONICAL", f"payment fails the canonical model ({fields})",
-                              field="payment_related_information", start=4, end=83) from None
+            raise RecordError(
+                "DED_CANONICAL",
+                f"payment fails the canonical model ({fields})",
+                field="payment_related_information",
+                start=4,
+                end=83,
+            ) from None
 
     @staticmethod
     def _payment(entry: dict[str, Any], ded: dict[str, Any], header: dict[str, Any]) -> Payment:
         return Payment(
-            application_id=ded["application_id"], case_id=ded["case_id"], pay_date=ded["pay_date"],
-            amount=ded["amount"], ssn=ded["ssn"], medical_support=ded["medical_support"],
-            ncp_name=ded["ncp_name"], fips=ded["fips"], employment_termination=ded["employment_termination"],
-            company_name=header.get("company_name"), company_identification=header.get("company_identification"),
-            effective_date=header.get("effective_entry_date"), trace_number=entry["trace_number"],
+            application_id=ded["application_id"],
+            case_id=ded["case_id"],
+            pay_date=ded["pay_date"],
+            amount=ded["amount"],
+            ssn=ded["ssn"],
+            medical_support=ded["medical_support"],
+            ncp_name=ded["ncp_name"],
+            fips=ded["fips"],
+            employment_termination=ded["employment_termination"],
+            company_name=header.get("company_name"),
+            company_identification=header.get("company_identification"),
+            effective_date=header.get("effective_entry_date"),
+            trace_number=entry["trace_number"],
         )
 
     def batch_control(self, line_no: int, raw: bytes) -> Result:
@@ -531,8 +611,13 @@ class _Renderer:
     def entry(self, data: Mapping[str, Any]) -> Iterator[bytes]:
         if self.batch is None:
             raise RecordError("RENDER_ORDER", "entry before any batch header")
-        kind = "iat_entry_detail" if "addenda_records" in data else \
-            "adv_entry_detail" if "advice_routing_number" in data else "entry_detail"
+        kind = (
+            "iat_entry_detail"
+            if "addenda_records" in data
+            else "adv_entry_detail"
+            if "advice_routing_number" in data
+            else "entry_detail"
+        )
         amount = int(Decimal(str(data["amount"])).scaleb(2))
         code = str(data["transaction_code"])
         t = self.totals
@@ -543,9 +628,14 @@ class _Renderer:
             t[3] += amount
         addenda = list(data.get("addenda") or [])
         if not addenda and data.get("ded"):
-            addenda = [{"addenda_type_code": "05", "addenda_sequence_number": 1,
-                        "entry_detail_sequence_number": str(data["trace_number"])[-7:],
-                        "payment_related_information": render_ded(dict(data["ded"]), self.a.ded_options)}]
+            addenda = [
+                {
+                    "addenda_type_code": "05",
+                    "addenda_sequence_number": 1,
+                    "entry_detail_sequence_number": str(data["trace_number"])[-7:],
+                    "payment_related_information": render_ded(dict(data["ded"]), self.a.ded_options),
+                }
+            ]
         t[0] += 1 + len(addenda)
         yield self.line(kind, data)
         for add in addenda:
@@ -556,11 +646,14 @@ class _Renderer:
         t = self.totals
         computed = {
             "service_class_code": h.get("service_class_code"),
-            "entry_addenda_count": t[0], "entry_hash": t[1] % 10**10,
-            "total_debit_amount": Decimal(t[2]).scaleb(-2), "total_credit_amount": Decimal(t[3]).scaleb(-2),
+            "entry_addenda_count": t[0],
+            "entry_hash": t[1] % 10**10,
+            "total_debit_amount": Decimal(t[2]).scaleb(-2),
+            "total_credit_amount": Decimal(t[3]).scaleb(-2),
             "company_identification": h.get("company_identification", h.get("originator_identification")),
             "message_authentication_code": given.get("message_authentication_code"),
-            "odfi_identification": h.get("odfi_identification"), "batch_number": h.get("batch_number"),
+            "odfi_identification": h.get("odfi_identification"),
+            "batch_number": h.get("batch_number"),
         }
         _agree(given, computed, "batch_control")
         for i in range(4):
@@ -577,9 +670,12 @@ class _Renderer:
         f = self.file
         records = self.count + 1
         computed = {
-            "batch_count": self.batches, "block_count": -(-records // BLOCKING_FACTOR),
-            "entry_addenda_count": f[0], "entry_hash": f[1] % 10**10,
-            "total_debit_amount": Decimal(f[2]).scaleb(-2), "total_credit_amount": Decimal(f[3]).scaleb(-2),
+            "batch_count": self.batches,
+            "block_count": -(-records // BLOCKING_FACTOR),
+            "entry_addenda_count": f[0],
+            "entry_hash": f[1] % 10**10,
+            "total_debit_amount": Decimal(f[2]).scaleb(-2),
+            "total_credit_amount": Decimal(f[3]).scaleb(-2),
         }
         _agree(given, computed, "file_control")
         return self.line("adv_file_control" if self.last_adv else "file_control", computed)
@@ -595,22 +691,36 @@ class _Renderer:
         if today is None:
             raise RecordError("RENDER_VALUE", "originator needs file_creation_date")
         odfi = str(o["odfi_identification"])
-        yield from self.one("file_header", {
-            "priority_code": "01", "immediate_destination": str(o["immediate_destination"]).rjust(10),
-            "immediate_origin": str(o["immediate_origin"]).rjust(10), "file_creation_date": today,
-            "file_creation_time": o.get("file_creation_time"), "file_id_modifier": o.get("file_id_modifier", "A"),
-            "immediate_destination_name": o.get("immediate_destination_name"),
-            "immediate_origin_name": o.get("immediate_origin_name"), "reference_code": o.get("reference_code"),
-        })
-        yield from self.one("batch_header", {
-            "service_class_code": "220", "company_name": o["company_name"],
-            "company_discretionary_data": o.get("company_discretionary_data"),
-            "company_identification": o["company_identification"], "standard_entry_class": "CCD",
-            "company_entry_description": o.get("company_entry_description", "CHILD SUPP"),
-            "company_descriptive_date": o.get("company_descriptive_date"),
-            "effective_entry_date": o.get("effective_entry_date", today), "originator_status_code": "1",
-            "odfi_identification": odfi, "batch_number": 1,
-        })
+        yield from self.one(
+            "file_header",
+            {
+                "priority_code": "01",
+                "immediate_destination": str(o["immediate_destination"]).rjust(10),
+                "immediate_origin": str(o["immediate_origin"]).rjust(10),
+                "file_creation_date": today,
+                "file_creation_time": o.get("file_creation_time"),
+                "file_id_modifier": o.get("file_id_modifier", "A"),
+                "immediate_destination_name": o.get("immediate_destination_name"),
+                "immediate_origin_name": o.get("immediate_origin_name"),
+                "reference_code": o.get("reference_code"),
+            },
+        )
+        yield from self.one(
+            "batch_header",
+            {
+                "service_class_code": "220",
+                "company_name": o["company_name"],
+                "company_discretionary_data": o.get("company_discretionary_data"),
+                "company_identification": o["company_identification"],
+                "standard_entry_class": "CCD",
+                "company_entry_description": o.get("company_entry_description", "CHILD SUPP"),
+                "company_descriptive_date": o.get("company_descriptive_date"),
+                "effective_entry_date": o.get("effective_entry_date", today),
+                "originator_status_code": "1",
+                "odfi_identification": odfi,
+                "batch_number": 1,
+            },
+        )
         routing = str(o["receiving_routing_number"])
         for seq, rec in enumerate(payments, start=1):
             if rec.get("type") != "payment":
@@ -618,18 +728,38 @@ class _Renderer:
             p = rec.get("data") or {}
             amount = Decimal(str(p["amount"]))
             trace = f"{odfi}{seq:07d}"
-            ded = {k: p.get(k) for k in ("application_id", "case_id", "pay_date", "amount", "ssn",
-                                          "medical_support", "ncp_name", "fips", "employment_termination")}
+            ded = {
+                k: p.get(k)
+                for k in (
+                    "application_id",
+                    "case_id",
+                    "pay_date",
+                    "amount",
+                    "ssn",
+                    "medical_support",
+                    "ncp_name",
+                    "fips",
+                    "employment_termination",
+                )
+            }
             ded["application_id"] = ded["application_id"] or "CS"
             if not ded.get("ncp_name") and p.get("last_name") and p.get("first_name"):
                 ded["ncp_name"] = ncp_name_element(str(p["last_name"]), str(p["first_name"]))
-            yield from self.entry({
-                "transaction_code": o.get("transaction_code", "22"), "rdfi_identification": routing[:8],
-                "check_digit": routing[8:9], "dfi_account_number": o["receiving_account_number"],
-                "amount": amount, "identification_number": p.get("identification_number") or ded["case_id"],
-                "receiver_name": o.get("receiving_company_name"), "discretionary_data": None,
-                "addenda_record_indicator": "1", "trace_number": trace, "ded": ded,
-            })
+            yield from self.entry(
+                {
+                    "transaction_code": o.get("transaction_code", "22"),
+                    "rdfi_identification": routing[:8],
+                    "check_digit": routing[8:9],
+                    "dfi_account_number": o["receiving_account_number"],
+                    "amount": amount,
+                    "identification_number": p.get("identification_number") or ded["case_id"],
+                    "receiver_name": o.get("receiving_company_name"),
+                    "discretionary_data": None,
+                    "addenda_record_indicator": "1",
+                    "trace_number": trace,
+                    "ded": ded,
+                }
+            )
         yield self.close_batch({})
         yield self.file_control({})
         yield from self.pad()
@@ -644,6 +774,6 @@ def _agree(given: Mapping[str, Any], computed: Mapping[str, Any], what: str) -> 
         if isinstance(value, Decimal):
             supplied = Decimal(str(supplied))
         if supplied != value:
-            raise RecordError("CONTROL_MISMATCH", f"{what}.{key} is {given[key]!r}; the records give {value!r}",
-                              field=key)
-
+            raise RecordError(
+                "CONTROL_MISMATCH", f"{what}.{key} is {given[key]!r}; the records give {value!r}", field=key
+            )

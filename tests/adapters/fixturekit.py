@@ -55,9 +55,16 @@ def fixtures_for(key: str) -> list[Fixture]:
     for name, spec in sorted(expect.items()):
         path = folder / name
         assert path.is_file(), f"expect.toml names a missing fixture {path}"
-        out.append(Fixture(path, key, int(spec["exit"]), list(spec.get("codes", [])),
-                           list(defaults.get("pii", [])) + list(spec.get("pii", [])),
-                           bool(spec.get("detect", defaults.get("detect", True)))))
+        out.append(
+            Fixture(
+                path,
+                key,
+                int(spec["exit"]),
+                list(spec.get("codes", [])),
+                list(defaults.get("pii", [])) + list(spec.get("pii", [])),
+                bool(spec.get("detect", defaults.get("detect", True))),
+            )
+        )
     return out
 
 

@@ -154,9 +154,7 @@ BAD_LAYOUTS = {
     "not from 1": [{"name": "a", "start": 2, "length": 2, "type": "alnum"}],
     "end mismatch": [{"name": "a", "start": 1, "length": 2, "end": 3, "type": "alnum"}],
     "unknown type": [{"name": "a", "start": 1, "length": 2, "type": "text"}],
-    "default on required": [
-        {"name": "a", "start": 1, "length": 2, "type": "alnum", "required": True, "default": "x"}
-    ],
+    "default on required": [{"name": "a", "start": 1, "length": 2, "type": "alnum", "required": True, "default": "x"}],
     "left-justified number": [{"name": "a", "start": 1, "length": 2, "type": "numeric", "justify": "left"}],
     "space-filled number": [{"name": "a", "start": 1, "length": 2, "type": "numeric", "pad": " "}],
     "bad date format": [{"name": "a", "start": 1, "length": 6, "type": "date", "format": "DDMMYY"}],
@@ -269,8 +267,19 @@ def test_ssn_rule_agrees_with_python_stdnum() -> None:
 
     rng = random.Random(7)
     samples = [f"{rng.randrange(10**9):09d}" for _ in range(20_000)]
-    samples += ["078051120", "457555462", "219099999", "000123456", "666123456", "900123456",
-                "123001234", "123450000", "001010001", "899999999", "665999999"]
+    samples += [
+        "078051120",
+        "457555462",
+        "219099999",
+        "000123456",
+        "666123456",
+        "900123456",
+        "123001234",
+        "123450000",
+        "001010001",
+        "899999999",
+        "665999999",
+    ]
     for s in samples:
         assert bool(is_valid_ssn(s)) == stdnum_ssn.is_valid(s), s
 
@@ -279,9 +288,18 @@ def test_code_rows_keep_every_column_and_codes_keep_the_meaning(tmp_path: Any) -
     (tmp_path / "codes").mkdir()
     (tmp_path / "codes" / "t.csv").write_text("# source: test\ncode,meaning,canonical\nW,Weekly,weekly\nX,Odd\n")
     rows = load_code_rows("t", tmp_path)
-    assert rows == {"W": {"code": "W", "meaning": "Weekly", "canonical": "weekly"},
-                    "X": {"code": "X", "meaning": "Odd", "canonical": ""}}
+    assert rows == {
+        "W": {"code": "W", "meaning": "Weekly", "canonical": "weekly"},
+        "X": {"code": "X", "meaning": "Odd", "canonical": ""},
+    }
     assert load_codes("t", tmp_path) == {"W": "Weekly", "X": "Odd"}
     (tmp_path / "codes" / "dup.csv").write_text("code,meaning\nA,a\nA,b\n")
     with pytest.raises(LayoutError, match="repeats"):
         load_code_rows("dup", tmp_path)
+
+
+def test_field_error_names_the_field_and_its_positions() -> None:
+    err = LAYOUT.field_error("amount", "RULE", "must be above zero")
+    assert (err.code, err.field, err.start, err.end) == ("RULE", "amount", 21, 28)
+    assert err.message == "amount (positions 21-28): must be above zero"
+    assert LAYOUT.field_error("nowhere", "RULE", "x").start is None

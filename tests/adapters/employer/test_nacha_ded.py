@@ -67,8 +67,9 @@ def test_truncation_is_reported_first_and_clearly() -> None:
 
 
 @needs_testdata
-@pytest.mark.parametrize("path", sorted((TESTDATA / "crashers").glob("*.ach")) if TESTDATA.is_dir() else [],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((TESTDATA / "crashers").glob("*.ach")) if TESTDATA.is_dir() else [], ids=lambda p: p.name
+)
 def test_go_crashers_give_clear_errors(path: Path) -> None:
     out = parse_file(path)
     assert out.exit == 2 and out.file_error.code  # type: ignore[attr-defined]
@@ -93,7 +94,12 @@ def test_ded_entry_becomes_a_canonical_payment() -> None:
     assert all(isinstance(p, Payment) for p in payments)
     first = payments[0]
     assert (first.case_id, first.pay_date, first.amount, first.ssn, first.medical_support) == (
-        "CS00000001", dt.date(2025, 1, 10), Decimal("250.00"), "212345671", "N")
+        "CS00000001",
+        dt.date(2025, 1, 10),
+        Decimal("250.00"),
+        "212345671",
+        "N",
+    )
     assert first.company_identification == "1234567890" and first.trace_number == "076401250000001"
     assert [p.ncp_name for p in payments[:2]] == ["SAMPLEJAN", "DOE,JOH"]
     assert sum(p.amount for p in payments) == Decimal("1474.51")
@@ -119,13 +125,31 @@ def test_framings_give_the_same_records() -> None:
 
 
 def test_render_from_payments_builds_a_valid_file() -> None:
-    originator = {"immediate_destination": "231380104", "immediate_origin": "1234567890",
-                  "file_creation_date": "2025-02-03", "company_name": "EXAMPLE CO",
-                  "company_identification": "9988776655", "odfi_identification": "07640125",
-                  "receiving_routing_number": "231380104", "receiving_account_number": "12345"}
-    pays = [{"type": "payment", "data": {"case_id": f"K{i}", "pay_date": "2025-01-31", "amount": f"{i}.25",
-                                         "ssn": "212345671", "medical_support": "Y", "last_name": "DOE",
-                                         "first_name": "JOHN"}} for i in range(1, 13)]
+    originator = {
+        "immediate_destination": "231380104",
+        "immediate_origin": "1234567890",
+        "file_creation_date": "2025-02-03",
+        "company_name": "EXAMPLE CO",
+        "company_identification": "9988776655",
+        "odfi_identification": "07640125",
+        "receiving_routing_number": "231380104",
+        "receiving_account_number": "12345",
+    }
+    pays = [
+        {
+            "type": "payment",
+            "data": {
+                "case_id": f"K{i}",
+                "pay_date": "2025-01-31",
+                "amount": f"{i}.25",
+                "ssn": "212345671",
+                "medical_support": "Y",
+                "last_name": "DOE",
+                "first_name": "JOHN",
+            },
+        }
+        for i in range(1, 13)
+    ]
     data = b"".join(A.render([{"type": "originator", "data": originator}, *pays]))
     lines = data.splitlines()
     assert len(lines) % 10 == 0 and all(len(line) == 94 for line in lines)
@@ -167,8 +191,17 @@ def test_ded_rules(segment: str, code: str) -> None:
 
 def test_ded_ctx_dates_and_zero_padding_are_options() -> None:
     opts = DedOptions(zero_pad_amount=True, ctx_dates=True)
-    seg = render_ded({"application_id": "CS", "case_id": "C1", "pay_date": dt.date(2025, 1, 10),
-                      "amount": Decimal("5.00"), "ssn": "212345671", "medical_support": "N"}, opts)
+    seg = render_ded(
+        {
+            "application_id": "CS",
+            "case_id": "C1",
+            "pay_date": dt.date(2025, 1, 10),
+            "amount": Decimal("5.00"),
+            "ssn": "212345671",
+            "medical_support": "N",
+        },
+        opts,
+    )
     assert seg == "DED*CS*C1*20250110*0000000500*212345671*N\\"
     assert parse_ded(seg, opts)["pay_date"] == dt.date(2025, 1, 10)
     with pytest.raises(RecordError):
