@@ -146,3 +146,14 @@ def test_parse_streams_with_bounded_memory(tmp_path: Path) -> None:
 
     small, large = peak(build(200)), peak(build(4000))  # 2 k vs 40 k physical records
     assert large < small + 25, (small, large)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_db_upgrade_creates_the_schema(backend: str, request: pytest.FixtureRequest) -> None:
+    from gateway.db.migrate import current, head
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+    env = {**os.environ, "CSGATE_DATABASE_URL": url}
+    r = subprocess.run([*CSGATE, "db", "upgrade"], capture_output=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert current(url) == head() is not None

@@ -65,13 +65,16 @@ def _layouts() -> dict[str, Layout]:
 ENTRY_LAYOUT = {"IAT": "iat_entry_detail", "ADV": "adv_entry_detail"}
 
 
+IAT_ADDENDA = ("10", "11", "12", "13", "14", "15", "16")
+
+
 def addenda_layout(type_code: str) -> str:
     """Which addenda layout a type code uses: returns (99), NOCs (98), IAT 10-16, else the 05 frame."""
     if type_code == "99":
         return "addenda_return"
     if type_code == "98":
         return "addenda_noc"
-    if type_code in ("10", "11", "12", "13", "14", "15", "16"):
+    if type_code in IAT_ADDENDA:
         return "iat_addenda"
     return "addenda"
 
@@ -166,6 +169,9 @@ class _Parser:
         self.file_count = self.file_hash = self.file_debit = self.file_credit = 0
         self.non_ascii_line = 0
         self.last_sec = ""
+        default = self.lay["addenda"]
+        self.addenda_layouts = {code.encode(): self.lay[addenda_layout(code)] for code in ("98", "99", *IAT_ADDENDA)}
+        self.default_addenda = default
 
     def problem(self, code: str, message: str) -> None:
         self.problems.append((code, message))
@@ -175,15 +181,22 @@ class _Parser:
         return self.record_no
 
     def run(self, stream: BinaryIO) -> Iterator[Result]:
+        # the hot loop: entries and addenda are nearly every record, so they skip the general dispatch
+        addenda, start_entry, flush, record = self.addenda, self.start_entry, self.flush_entry, self.record
         try:
             for line_no, raw in iter_records(stream, RECORD_LENGTH):
-                if raw[:1] == b"7":  # addenda join their entry; the entry is yielded when it is complete
+                kind = raw[:1]
+                if kind == b"7":  # addenda join their entry; the entry is yielded when it is complete
                     self.physical += 1
-                    self.addenda(line_no, raw)
+                    addenda(line_no, raw)
                     continue
                 if self.entry is not None:
-                    yield self.flush_entry()
-                result = self.record(line_no, raw)
+                    yield flush()
+                if kind == b"6" and not self.file_control_seen:
+                    self.physical += 1
+                    start_entry(line_no, raw)
+                    continue
+                result = record(line_no, raw)
                 if result is not None:
                     yield result
         except FileStructureError as exc:  # framing damage explains every later fault: report it first
@@ -201,10 +214,14 @@ class _Parser:
         try:
             return layout.parse(raw)
         except RecordError as err:
-            if err.code == "NON_ASCII" and not self.non_ascii_line:
-                self.non_ascii_line = line_no
-                self.problem("NON_ASCII", f"line {line_no} holds bytes outside 7-bit ASCII")
+            self.note(err, line_no)
             raise
+
+    def note(self, err: RecordError, line_no: int) -> None:
+        """Non-ASCII bytes are also file-level damage: report the first occurrence once."""
+        if err.code == "NON_ASCII" and not self.non_ascii_line:
+            self.non_ascii_line = line_no
+            self.problem("NON_ASCII", f"line {line_no} holds bytes outside 7-bit ASCII")
 
     # one physical record
     def record(self, line_no: int, raw: bytes) -> Result | None:
@@ -282,8 +299,9 @@ class _Parser:
         layout = self.lay[ENTRY_LAYOUT.get(b.sec, "entry_detail")]
         entry = _Entry(0, line_no, {})
         try:
-            entry.data = d = self.parse_with(layout, line_no, raw)
+            entry.data = d = layout.parse(raw)
         except RecordError as err:
+            self.note(err, line_no)
             entry.error, entry.error_line = err, line_no
             self.entry = entry
             self.raw_totals(b, raw)
@@ -337,10 +355,11 @@ class _Parser:
         if entry is None:
             self.problem("ORPHAN_ADDENDA", f"line {line_no}: addenda record without an entry")
             return
-        layout = self.lay[addenda_layout(raw[1:3].decode("ascii", "replace"))]
+        layout = self.addenda_layouts.get(raw[1:3], self.default_addenda)
         try:
-            data = self.parse_with(layout, line_no, raw)
+            data = layout.parse(raw)
         except RecordError as err:
+            self.note(err, line_no)
             if entry.error is None:
                 entry.error, entry.error_line = err, line_no
             return
@@ -353,7 +372,7 @@ class _Parser:
             entry.error, entry.error_line = err, line_no
 
     def check_addenda(self, entry: _Entry, data: dict[str, Any]) -> None:
-        if entry.data.get("addenda_record_indicator") == "0":
+        if entry.data["addenda_record_indicator"] == "0":
             raise RecordError(
                 "ADDENDA_UNEXPECTED",
                 "addenda follows an entry whose addenda indicator is 0",

@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.errors import LayoutError, RecordError
-from adapters.layout import MAPPINGS_DIR, all_layout_files, layout_from_doc, load_code_rows, load_codes, load_layout
+from adapters.layout import (
+    MAPPINGS_DIR,
+    all_layout_files,
+    latin1_table,
+    layout_from_doc,
+    load_code_rows,
+    load_codes,
+    load_layout,
+)
 
 SOURCE = {"document": "test", "version": "1", "status": "choice"}
 
@@ -98,6 +106,18 @@ def test_non_ascii_byte_is_coded_with_position() -> None:
     with pytest.raises(RecordError) as info:
         LAYOUT.parse(raw)
     assert (info.value.code, info.value.start, info.value.field) == ("NON_ASCII", 13, "name")
+
+
+@pytest.mark.parametrize("encoding", ["cp037", "cp500", "cp1140", "latin-1", "utf-8"])
+def test_parse_decodes_any_codec_exactly(encoding: str) -> None:
+    # EBCDIC pages that map onto Latin-1 take the bytes.translate fast path; the others use the codec
+    assert LAYOUT.parse(GOOD.encode(encoding), encoding) == LAYOUT.parse_text(GOOD)
+    every_byte = bytes(range(256))
+    assert latin1_table("cp037") is not None and latin1_table("cp1140") is None and latin1_table("ascii") is None
+    assert every_byte.translate(latin1_table("cp037")).decode("latin-1") == every_byte.decode("cp037")
+    with pytest.raises(RecordError) as info:  # an EBCDIC lower-case letter in a digits field is still named
+        LAYOUT.parse(GOOD[:41].encode(encoding) + "a".encode(encoding) + GOOD[42:].encode(encoding), encoding)
+    assert (info.value.code, info.value.field) == ("NOT_NUMERIC", "id")
 
 
 @pytest.mark.parametrize(
@@ -303,3 +323,23 @@ def test_field_error_names_the_field_and_its_positions() -> None:
     assert (err.code, err.field, err.start, err.end) == ("RULE", "amount", 21, 28)
     assert err.message == "amount (positions 21-28): must be above zero"
     assert LAYOUT.field_error("nowhere", "RULE", "x").start is None
+
+
+def test_required_text_may_not_be_blank_either_way() -> None:
+    layout = layout_from_doc(
+        doc(
+            [
+                {"name": "who", "start": 1, "length": 4, "type": "alnum", "required": True},
+                {"name": "n", "start": 5, "length": 2, "type": "numeric"},
+            ]
+        ),
+        "required-text",
+    )
+    assert layout.parse_text("AB  07") == {"who": "AB", "n": 7}
+    with pytest.raises(RecordError) as info:
+        layout.parse_text("    07")
+    assert (info.value.code, info.value.field) == ("REQUIRED", "who")
+    for value in (None, "", "   "):
+        with pytest.raises(RecordError) as info:
+            layout.render({"who": value, "n": 7})
+        assert (info.value.code, info.value.field) in {("REQUIRED", "who"), ("RENDER_VALUE", "who")}
