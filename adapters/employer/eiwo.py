@@ -1,0 +1,611 @@
+"""Electronic Income Withholding Orders (e-IWO), flat file: IWO detail (``I``) files both ways and the
+Portal's IWO-result (``S``) files inbound; each detail becomes a canonical ``IncomeWithholdingOrder``.
+
+Spec: OCSE e-IWO Record Layouts, Appendix D v4.0 (2021-08-25), Charts D-1 to D-3, as digested in
+shared/specs/employer-formats.md §1.1-§1.6: positions 1-184 of the detail record CONFIRMED, the rest
+DERIVED from Kansas's production file programs (2,406-byte records, fillers included). Layouts:
+``mappings/employer/eiwo/*.toml``; code tables ``mappings/codes/eiwo_*.csv``; the result-file conflict
+(§1.5.1) is the ``error_layout`` setting in ``mappings/employer/eiwo/eiwo.options.toml``.
+
+Logical records: ``file_header``, ``batch_header``, ``detail`` (an order), ``result_detail`` (an order
+echoed by the Portal with the names of the elements it refused), ``batch_trailer``, ``file_trailer``.
+A ``DTL`` is read as a result when the file's flow letter is ``S``, or when its tail carries error text
+inside an ``I`` envelope (Kansas's result reader accepts the original envelope echoed back).
+
+Record-level faults (layout, action-code rules, amount without frequency, birth date after the
+document, FEIN not the batch's, repeated tracking id, canonical checks such as the FEIN prefix) reject
+the record and parsing goes on; envelope faults (nesting, control numbers, counts, truncation) are
+raised together after the last record (``eiwo_common``).
+
+Rendering takes the records of ``parse`` (written as given, counts checked) or canonical orders —
+``{"type": "order", "data": <IncomeWithholdingOrder JSON>}`` or any record carrying an
+``IncomeWithholdingOrder`` as ``canonical`` (``csgate convert``). Orders outside a given batch are
+written one batch per employer FEIN under a ``file_header`` record's values; with no such record the
+header is derived from the orders (state FIPS from the payee FIPS, date from the latest document
+date, Kansas's control-number pattern). ``order_from_dtl`` / ``dtl_from_order`` are the one mapping
+between the detail record and the canonical order, shared with the e-IWO XML adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from pydantic import ValidationError
+
+from adapters.base import Direction, Parsed, Result, SourceInfo
+from adapters.canonical import Frequency, IncomeWithholdingOrder
+from adapters.employer.eiwo_common import (
+    AddressMap,
+    Batch,
+    Envelope,
+    EnvelopeReader,
+    EnvelopeWriter,
+    Keys,
+    canonical_error,
+    field_for,
+    filled,
+    get,
+    loc_key,
+    path_keys,
+    put,
+    table_names,
+)
+from adapters.errors import LayoutError, RecordError
+from adapters.layout import MAPPINGS_DIR, Layout, load_code_rows, load_layout, to_date
+
+ENVELOPE = Envelope.load(2406, "IS", b"DTL")
+DETAIL = load_layout("employer/eiwo/detail.toml")
+RESULT_LAYOUTS = {
+    name: load_layout(f"employer/eiwo/{name}.toml") for name in ("result_detail", "result_detail_after_start_date")
+}
+ENVELOPE_TYPES = frozenset({"file_header", "batch_header", "batch_trailer", "file_trailer"})
+ORDER_TYPES = frozenset({"order", "income_withholding_order"})
+START_DATE = slice(2252, 2260)  # DTL 117, 2253-2260 (writer position, §1.5.1)
+TAIL = slice(2260, 2406)  # filler 2261-2406 in a detail; where moved error fields would sit in a result
+
+
+# =========================================================================== tables and options
+
+
+ACTIONS = {  # action code → (fields it requires, fields it forbids), mappings/codes/eiwo_action.csv
+    code: tuple(table_names("eiwo_action", code, column, DETAIL.empty()) for column in ("requires", "forbids"))
+    for code in load_code_rows("eiwo_action")
+}
+FREQUENCY = {code: Frequency(row["canonical"]) for code, row in load_code_rows("eiwo_frequency").items()}
+FREQUENCY_CODE: dict[Frequency, str] = {}
+for _code, _freq in FREQUENCY.items():
+    FREQUENCY_CODE.setdefault(_freq, _code)
+# DTL 27-43: every frequency field pairs with the amount before it (same stem).
+AMOUNT_FREQUENCY = tuple(
+    (f.name[: -len("frequency")] + "amount", f.name) for f in DETAIL.data_fields if f.name.endswith("_frequency")
+)
+BIRTH_DATES = ("employee_birth_date", *(f"child{k}_birth_date" for k in range(1, 7)))
+_DTL_FIELDS = tuple(DETAIL.empty())
+AMOUNT_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "amount")
+DATE_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "date")
+
+
+@dataclass(frozen=True, slots=True)
+class EiwoOptions:
+    """Settings for facts the digest leaves open; defaults in ``mappings/employer/eiwo/eiwo.options.toml``."""
+
+    error_layout: str = "auto"  # result_detail | result_detail_after_start_date | auto (§1.5.1)
+
+    def __post_init__(self) -> None:
+        if self.error_layout != "auto" and self.error_layout not in RESULT_LAYOUTS:
+            raise LayoutError(f"error_layout must be 'auto' or one of {sorted(RESULT_LAYOUTS)}")
+
+    @classmethod
+    def load(cls, base: Path | None = None) -> EiwoOptions:
+        path = (base or MAPPINGS_DIR) / "employer" / "eiwo" / "eiwo.options.toml"
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        return cls(error_layout=str(doc["result"]["error_layout"]))
+
+
+# =========================================================================== DTL rules
+
+
+def _typed(d: Mapping[str, Any], name: str) -> Any:
+    """A field's value as ``parse`` gives it, also when ``d`` is the JSON form (``csgate render`` input:
+    amounts and dates as text, already proved well-formed by the layout)."""
+    value = d.get(name)
+    if isinstance(value, str):
+        if name in AMOUNT_FIELDS:
+            return Decimal(value)
+        if name in DATE_FIELDS:
+            return dt.date.fromisoformat(value)
+    return value
+
+
+def check_detail(d: Mapping[str, Any]) -> None:
+    """The DTL rules between fields; raise ``RecordError`` naming the field (no personal data).
+
+    Action codes (mappings/codes/eiwo_action.csv): what each action requires and forbids, e.g. the
+    lump-sum amount only and always on LUM. DTL 28-43: a frequency is required once its amount is
+    above zero. Dates: no birth date after the document date (our choice: the record would be wrong).
+    """
+    action = d["action_code"]
+    requires, forbids = ACTIONS[action]
+    for name in requires:
+        if not filled(_typed(d, name)):
+            raise DETAIL.field_error(name, "ACTION_FIELD_REQUIRED", f"required when the action is {action}")
+    for name in forbids:
+        if filled(_typed(d, name)):
+            raise DETAIL.field_error(
+                name, "ACTION_FIELD_FORBIDDEN", f"must be blank or zero when the action is {action}"
+            )
+    for amount, frequency in AMOUNT_FREQUENCY:
+        if d.get(frequency) is None and filled(_typed(d, amount)):
+            raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
+    document_date = _typed(d, "document_date")
+    for name in BIRTH_DATES:
+        born = _typed(d, name)
+        if born is not None and born > document_date:
+            raise DETAIL.field_error(name, "DATE_ORDER", "birth date is after the document date")
+
+
+# =========================================================================== DTL ⇄ canonical order
+#
+# One table per shape of value. Canonical paths are dotted, ``[0]`` a list position, as in
+# mappings/employer/eiwo_xml/_mapping.toml, so both e-IWO forms build the same order.
+
+_DIRECT = (  # values that are the same on both sides
+    ("document_tracking_id", "document_tracking_id"),
+    ("action", "action_code"),
+    ("document_date", "document_date"),
+    ("issuing_state_name", "issuing_state_name"),
+    ("issuing_jurisdiction_name", "issuing_jurisdiction_name"),
+    ("case_id", "case_id"),
+    ("employer.name", "employer_name"),
+    ("employer.fein", "employer_fein"),
+    ("employee.name.last", "employee_last_name"),
+    ("employee.name.first", "employee_first_name"),
+    ("employee.name.middle", "employee_middle_name"),
+    ("employee.name.suffix", "employee_suffix"),
+    ("employee.ssn", "employee_ssn"),
+    ("employee.dob", "employee_birth_date"),
+    ("obligee.last", "obligee_last_name"),
+    ("obligee.first", "obligee_first_name"),
+    ("obligee.middle", "obligee_middle_name"),
+    ("obligee.suffix", "obligee_suffix"),
+    ("order.issuing_tribunal", "issuing_tribunal_name"),
+    ("order.other_description", "other_obligation_description"),
+    ("order.order_id", "order_id"),
+    ("governing_law_state_name", "governing_law_state_name"),
+    ("begin_withholding_within_days", "begin_withholding_within_days"),
+    ("start_instructions", "start_instructions"),
+    ("send_payment_within_days", "send_payment_within_days"),
+    ("ccpa_limit_percent", "ccpa_limit_percent"),
+    ("payee_name", "payee_name"),
+    ("payee_fips", "payee_remittance_fips"),
+    ("government_official_name", "government_official_name"),
+    ("official_title", "issuing_official_title"),
+    ("penalty_text", "penalty_liability_text"),
+    ("anti_discrimination_text", "anti_discrimination_text"),
+    ("payee_limits_text", "payee_withholding_limits_text"),
+    ("employee_contact.name", "employee_contact_name"),
+    ("employee_contact.phone", "employee_contact_phone"),
+    ("employee_contact.fax", "employee_contact_fax"),
+    ("employee_contact.email", "employee_contact_email"),
+    ("employer_contact.name", "employer_contact_name"),
+    ("employer_contact.phone", "employer_contact_phone"),
+    ("employer_contact.fax", "employer_contact_fax"),
+    ("employer_contact.email", "employer_contact_email"),
+    ("remittance_id", "remittance_id"),
+    ("document_image_text", "document_image_text"),
+    ("start_date", "income_withholding_start_date"),
+)
+_ADDRESSES = (
+    AddressMap.of("employer.addresses[0]", "employer_", "employer"),  # DTL 9-14
+    AddressMap.of("payee_address", "payee_", "payment"),  # DTL 55-60
+    AddressMap.of("employer_contact.address", "employer_contact_", "contact"),  # DTL 75-80
+)
+_PERIODIC = (  # Order field, DTL stem of the <stem>_amount / <stem>_frequency pair (DTL 27-43)
+    ("current_support", "current_child_support"),
+    ("past_due_support", "past_due_child_support"),
+    ("current_medical", "current_medical_support"),
+    ("past_due_medical", "past_due_medical_support"),
+    ("current_spousal", "current_spousal_support"),
+    ("past_due_spousal", "past_due_spousal_support"),
+    ("other", "other_obligation"),
+    ("total", "total_obligation"),
+)
+_PER_PERIOD = (
+    (Frequency.WEEKLY, "withhold_weekly_amount"),
+    (Frequency.BIWEEKLY, "withhold_biweekly_amount"),
+    (Frequency.SEMIMONTHLY, "withhold_semimonthly_amount"),
+    (Frequency.MONTHLY, "withhold_monthly_amount"),
+)
+_YES_NO = (("order.arrears_over_12_weeks", "arrears_over_12_weeks"), ("send_copy_to_employee", "send_copy_to_employee"))
+_CHILD_PARTS = (
+    ("name.last", "last_name"),
+    ("name.first", "first_name"),
+    ("name.middle", "middle_name"),
+    ("name.suffix", "suffix"),
+    ("dob", "birth_date"),
+)
+CHILD_SLOTS = 6  # DTL 84-113
+
+
+_DIRECT_KEYS = tuple((path_keys(path), name) for path, name in _DIRECT)
+_PERIODIC_FIELDS = tuple((key, f"{stem}_amount", f"{stem}_frequency") for key, stem in _PERIODIC)
+_YES_NO_KEYS = tuple((path_keys(path), name) for path, name in _YES_NO)
+_CHILD_KEYS = tuple((path_keys(path), suffix) for path, suffix in _CHILD_PARTS)
+
+
+def _child_fields(slot: int) -> list[tuple[Keys, str]]:
+    return [(keys, f"child{slot}_{suffix}") for keys, suffix in _CHILD_KEYS]
+
+
+def _objects(pairs: tuple[tuple[Keys, str], ...]) -> tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...]:
+    """The direct values grouped by the canonical object they fill, parents before children, so a
+    record's order is built one object at a time rather than one value at a time."""
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for keys, name in pairs:  # direct values sit in objects, never in lists: the parent path has no positions
+        groups.setdefault(loc_key(keys[:-1]), []).append((str(keys[-1]), name))
+    return tuple(sorted(((k, tuple(v)) for k, v in groups.items()), key=lambda kv: len(kv[0])))
+
+
+_OBJECTS = _objects(_DIRECT_KEYS)
+_OMIT_EMPTY = frozenset({("obligee",), ("employee_contact",), ("employer_contact",)})  # absent when all blank
+_CHILD_SLOT_FIELDS = tuple(_child_fields(slot) for slot in range(1, CHILD_SLOTS + 1))
+
+
+def order_json(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical order of a parsed DTL as plain data, ready for ``IncomeWithholdingOrder`` validation.
+
+    Blank fields are None; an object whose fields are all blank is absent, and so is a zero amount
+    without a frequency. Empty child slots are skipped: children keep their order, not their slots."""
+    of = d.get  # the DTL field's parsed value
+    out: dict[str, Any] = {}
+    for parent, pairs in _OBJECTS:
+        values = {key: of(name) for key, name in pairs}
+        if parent in _OMIT_EMPTY and all(v is None for v in values.values()):
+            continue
+        node = out
+        for key in parent:
+            node = node.setdefault(key, {})
+        node.update(values)
+    out["employee"]["role"] = "NCP"
+    for address in _ADDRESSES:
+        address.to_canonical(out, d)
+    order = out["order"]
+    for key, amount_field, frequency_field in _PERIODIC_FIELDS:
+        amount, letter = of(amount_field), of(frequency_field)
+        if amount or letter:
+            order[key] = {"amount": amount or 0, "frequency": FREQUENCY[letter] if letter else None}
+    per_period = {freq: of(name) for freq, name in _PER_PERIOD if of(name)}
+    if per_period:
+        order["per_period_amounts"] = per_period
+    for keys, name in _YES_NO_KEYS:
+        if of(name) is not None:
+            put(out, keys, of(name) == "Y")
+    if of("lump_sum_amount"):  # DTL 114: zeros on every action but LUM
+        out["lump_sum_amount"] = d["lump_sum_amount"]
+    children = []
+    for fields in _CHILD_SLOT_FIELDS:
+        child: dict[str, Any] = {}
+        for keys, name in fields:
+            if of(name) is not None:
+                put(child, keys, of(name))
+        if child:
+            children.append({"role": "CHILD", **child})
+    if children:
+        out["children"] = children
+    return out
+
+
+def order_from_dtl(data: Mapping[str, Any]) -> IncomeWithholdingOrder:
+    """The canonical order for a parsed ``detail`` record's data (raises ``pydantic.ValidationError``)."""
+    return IncomeWithholdingOrder.model_validate(order_json(data))
+
+
+def dtl_from_order(order: IncomeWithholdingOrder) -> dict[str, Any]:
+    """The ``detail`` record data for a canonical order: the inverse of ``order_from_dtl``.
+
+    Unused amounts are written as zeros, as Kansas does (§1.5 notes); ``portal_*`` and ``extra`` have no
+    place in an outgoing DTL and are left out. Raises ``RecordError`` for a frequency with no DTL letter.
+    """
+    d: dict[str, Any] = dict.fromkeys(_DTL_FIELDS)
+    for parent, pairs in _OBJECTS:
+        obj = get(order, parent)
+        for key, name in pairs:
+            d[name] = None if obj is None else getattr(obj, key)
+    d["action_code"] = order.action.value
+    for address in _ADDRESSES:
+        address.to_record(order, d)
+    o = order.order
+    for key, amount_field, frequency_field in _PERIODIC_FIELDS:
+        periodic = getattr(o, key)
+        d[amount_field] = Decimal(0) if periodic is None else periodic.amount
+        d[frequency_field] = None if periodic is None else _letter(periodic.frequency, frequency_field)
+    for freq, name in _PER_PERIOD:
+        d[name] = o.per_period_amounts.get(freq, Decimal(0))
+    for keys, name in _YES_NO_KEYS:
+        value = get(order, keys)
+        d[name] = None if value is None else "Y" if value else "N"
+    for child, fields in zip(order.children, _CHILD_SLOT_FIELDS, strict=False):  # at most 6 slots
+        for keys, name in fields:
+            d[name] = get(child, keys)
+    d["lump_sum_amount"] = order.lump_sum_amount or Decimal(0)
+    return d
+
+
+def _letter(freq: Frequency | None, field: str) -> str | None:
+    if freq is None:
+        return None
+    try:
+        return FREQUENCY_CODE[freq]
+    except KeyError:
+        raise DETAIL.field_error(
+            field,
+            "RENDER_VALUE",
+            f"frequency {freq.value!r} has no e-IWO letter (mappings/codes/eiwo_frequency.csv)",
+        ) from None
+
+
+# ---- which DTL field a canonical validation error is about
+
+_LOC_FIELD: dict[tuple[str, ...], str] = {loc_key(keys): name for keys, name in (*_DIRECT_KEYS, *_YES_NO_KEYS)}
+for _address in _ADDRESSES:
+    _LOC_FIELD |= _address.locations()
+for _key, _amount, _frequency in _PERIODIC_FIELDS:
+    _LOC_FIELD[("order", _key, "amount")] = _amount
+    _LOC_FIELD[("order", _key, "frequency")] = _frequency
+for _freq, _name in _PER_PERIOD:
+    _LOC_FIELD[("order", "per_period_amounts", _freq.value)] = _name
+_LOC_FIELD[("lump_sum_amount",)] = "lump_sum_amount"
+
+
+def _error_field(loc: tuple[str | int, ...], d: Mapping[str, Any]) -> str | None:
+    """Children are listed without their empty slots, so a child's position maps back to its slot."""
+    if loc[:1] != ("children",) or len(loc) < 2 or not isinstance(loc[1], int):
+        return field_for(loc, _LOC_FIELD)
+    slots = [k for k, fields in enumerate(_CHILD_SLOT_FIELDS, 1) if any(d.get(n) is not None for _, n in fields)]
+    rest = loc_key(loc[2:])
+    suffix = next((s for keys, s in _CHILD_KEYS if loc_key(keys)[: len(rest)] == rest), "last_name")
+    return f"child{slots[loc[1]]}_{suffix}" if loc[1] < len(slots) else None
+
+
+def to_order(d: Mapping[str, Any], **portal: Any) -> IncomeWithholdingOrder:
+    """``order_from_dtl`` with failures as ``RecordError``; ``portal`` adds the S-file error fields."""
+    try:
+        return IncomeWithholdingOrder.model_validate(order_json(d) | portal)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise canonical_error(DETAIL, first, _error_field(tuple(first["loc"]), d)) from None
+
+
+# =========================================================================== the adapter
+
+
+class EiwoAdapter:
+    """e-IWO flat file (I detail files both ways, S result files inbound) ⇄ ``IncomeWithholdingOrder``."""
+
+    key: ClassVar[str] = "eiwo"
+    title: ClassVar[str] = "e-IWO income withholding orders, flat file (IWO and Portal result files)"
+    direction: ClassVar[Direction] = Direction.BOTH
+    source: ClassVar[SourceInfo] = SourceInfo(
+        document="OCSE e-IWO Record Layouts, Appendix D (Charts D-1, D-2, D-3)",
+        version="v4.0 (2021-08-25) as derived; 2,406-byte records",
+        status="mixed",
+        notes="DTL 1-184 and header 1-25 confirmed; the rest derived from Kansas's production file programs; "
+        "result-file error offset is a mapping option (§1.5.1)",
+    )
+
+    def __init__(self, options: EiwoOptions | None = None) -> None:
+        self.options = options or EiwoOptions.load()
+
+    def detect(self, head: bytes) -> bool:
+        """An e-IWO IWO or result file starts with an ``FHI``/``FHS`` header: creation date and time digits
+        at 49-62, and a first record no longer than 2,406 bytes."""
+        first = head.split(b"\n", 1)[0].rstrip(b"\r")
+        return (
+            head[:3] in (b"FHI", b"FHS")
+            and head[48:62].isdigit()
+            and (len(first) <= ENVELOPE.length or head[ENVELOPE.length : ENVELOPE.length + 2] in (b"BH", b"FT"))
+        )
+
+    def parse(self, stream: BinaryIO) -> Iterator[Result]:
+        return _Parser(self).run(stream)
+
+    def render(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+        return _Renderer(self).run(records)
+
+    def result_layout(self, raw: bytes) -> Layout:
+        """The S-file detail layout for one record (``error_layout`` option; ``auto`` per §1.5.1: a valid
+        date in 2253-2260 is the echoed start date, so the error fields follow it)."""
+        choice = self.options.error_layout
+        if choice == "auto":
+            choice = "result_detail_after_start_date" if _is_date(raw[START_DATE]) else "result_detail"
+        return RESULT_LAYOUTS[choice]
+
+
+def _is_date(raw: bytes) -> bool:
+    try:
+        return raw.isdigit() and to_date(raw.decode("ascii"), "CCYYMMDD") is not None
+    except ValueError:
+        return False
+
+
+def _carries_errors(raw: bytes) -> bool:
+    """A DTL holding Portal error text where a plain detail has its start date and blank filler."""
+    start = raw[START_DATE]
+    return bool(raw[TAIL].strip()) or not (start.isdigit() or not start.strip())
+
+
+class _Parser:
+    """One pass over one file; the envelope reader drives the loop and checks the structure."""
+
+    def __init__(self, adapter: EiwoAdapter) -> None:
+        self.a = adapter
+        self.env = EnvelopeReader(ENVELOPE)
+        self.tracking: set[str] = set()
+
+    def run(self, stream: BinaryIO) -> Iterator[Result]:
+        return self.env.run(stream, self.detail)
+
+    def detail(self, line_no: int, raw: bytes, batch: Batch) -> Result:
+        if self.env.letter == "S" or _carries_errors(raw):
+            return self.result(line_no, raw)
+        try:
+            data = DETAIL.parse(raw)
+            tracking = data["document_tracking_id"]
+            if tracking in self.tracking:  # DTL 72 is the join key for ACKs and results: unique per file
+                raise DETAIL.field_error(
+                    "document_tracking_id", "DUPLICATE_TRACKING_ID", "already used by an earlier order in this file"
+                )
+            self.tracking.add(tracking)
+            check_detail(data)
+            if batch.ein is not None and data["employer_fein"] != batch.ein:  # §1.1: one batch per employer EIN
+                raise DETAIL.field_error("employer_fein", "FEIN_NOT_BATCH_EIN", "differs from the batch header's EIN")
+            order = to_order(data)
+        except RecordError as err:
+            return self.env.reject(line_no, err, "detail")
+        return Parsed(self.env.next_no(), "detail", data, line_no, order)
+
+    def result(self, line_no: int, raw: bytes) -> Result:
+        layout = self.a.result_layout(raw)
+        try:
+            data = layout.parse(raw)
+        except RecordError as err:
+            return self.env.reject(line_no, err, "result_detail")
+        data["error_layout"] = layout.name
+        return Parsed(self.env.next_no(), "result_detail", data, line_no, _echoed_order(raw, data))
+
+
+def portal_errors(data: Mapping[str, Any]) -> tuple[list[str], bool]:
+    """The element names a result record refuses, and whether it says there are more (``T``)."""
+    names = [n for n in (data.get("first_error_field_name"), data.get("second_error_field_name")) if n]
+    return names, data.get("multiple_error_indicator") == "T"
+
+
+def _echoed_order(raw: bytes, data: Mapping[str, Any]) -> IncomeWithholdingOrder | None:
+    """The order the Portal echoed, with its errors; None when the echo is not a complete valid DTL
+    (typically the very value the Portal refused): the record's data still carries the join key."""
+    start = raw[START_DATE] if "income_withholding_start_date" in data else b" " * 8
+    try:
+        d = DETAIL.parse(raw[: START_DATE.start] + start + b" " * (ENVELOPE.length - START_DATE.stop))
+        names, more = portal_errors(data)
+        return to_order(d, portal_errors=names, portal_more_errors=more)
+    except RecordError:
+        return None
+
+
+class _Renderer:
+    """Records of ``parse`` are written as given; canonical orders are rendered with ``dtl_from_order``."""
+
+    def __init__(self, adapter: EiwoAdapter) -> None:
+        self.a = adapter
+        self.w = EnvelopeWriter(ENVELOPE)
+        self.latest: dt.date | None = None
+        self.fips: str | None = None
+        self.tracking: set[str] = set()
+
+    def run(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+        for rec in records:
+            rtype, data = str(rec.get("type")), rec.get("data") or {}
+            if rtype in ENVELOPE_TYPES:
+                yield from self.w.envelope(rtype, data)
+            elif rtype == "detail":
+                yield self.w.detail(self.detail_line(data), str(data.get("employer_fein")))
+            elif rtype == "result_detail":
+                layout = RESULT_LAYOUTS[str(data.get("error_layout") or "result_detail")]
+                yield self.w.detail(_encode(layout.render(data)))
+            else:
+                order = _order_of(rtype, data, rec.get("canonical"))
+                d = dtl_from_order(order)
+                line = self.detail_line(d)
+                self.latest = max(self.latest or order.document_date, order.document_date)
+                self.fips = self.fips or order.payee_fips
+                yield from self.w.canonical(line, d["employer_fein"])
+        yield from self.w.finish(self.default_header)
+
+    def detail_line(self, data: Mapping[str, Any]) -> bytes:
+        """Render one DTL, refusing what the parser would reject: the layout proves every field of the
+        text, ``check_detail`` the rules between fields, and the tracking id must be new to the file."""
+        text = DETAIL.render(data)
+        check_detail(data)
+        tracking = text[1547:1577].rstrip()  # DTL 72
+        if tracking in self.tracking:
+            raise DETAIL.field_error("document_tracking_id", "DUPLICATE_TRACKING_ID", "already used in this file")
+        self.tracking.add(tracking)
+        return _encode(text)
+
+    def default_header(self) -> dict[str, Any]:
+        """File header values derived from the orders when no ``file_header`` record was given: state
+        FIPS (payee FIPS state + ``000``), latest document date, Kansas's control-number pattern
+        ``FIPS + YYMMDD + HHMMSS + 0000`` (§1.2 row 2) with time 000000."""
+        if self.latest is None or self.fips is None:
+            raise RecordError("RENDER_ORDER", "give a file_header record: control_number, creation_date, creation_time")
+        state = f"{self.fips[:2]}000"
+        return {
+            "control_number": f"{state}{self.latest:%y%m%d}0000000000",
+            "state_fips": state,
+            "creation_date": self.latest,
+            "creation_time": "000000",
+        }
+
+
+def _encode(text: str) -> bytes:
+    return (text + "\n").encode("ascii")
+
+
+def _order_of(rtype: str, data: Mapping[str, Any], canonical: Any) -> IncomeWithholdingOrder:
+    if isinstance(canonical, IncomeWithholdingOrder):
+        return canonical
+    if rtype in ORDER_TYPES:
+        try:
+            return IncomeWithholdingOrder.model_validate(data)
+        except ValidationError as exc:
+            raise RecordError("RENDER_VALUE", f"order record is not a valid IncomeWithholdingOrder: {exc}") from None
+    raise RecordError("RENDER_TYPE", f"record type {rtype!r} is neither an e-IWO record nor an order")
+
+
+# =========================================================================== results → orders
+
+
+def attach_results(orders: Iterable[IncomeWithholdingOrder], results: Iterable[Result]) -> list[IncomeWithholdingOrder]:
+    """The orders of an I file with the Portal's verdict from its S file attached, matched on the
+    document tracking identifier (DTL 72, Kansas's join key, §1.5.1).
+
+    A result DTL's refused element names go to ``portal_errors`` (``portal_more_errors`` for ``T``); an
+    error code on a batch header or trailer applies to every order echoed in that batch, and one on the
+    file header or trailer to every order (as ``"<record type>:<code>"``, §1.4). Orders the S file does
+    not name and no file-level error touches come back unchanged. Rejected records carry no join key and
+    are skipped."""
+    verdicts: dict[str, tuple[list[str], bool]] = {}
+    file_errors: list[str] = []
+    batch_errors: list[str] = []
+    members: list[str] = []
+    for r in results:
+        if not isinstance(r, Parsed):
+            continue
+        code = r.data.get("error_field_name")
+        if r.type in ("file_header", "file_trailer") and code:
+            file_errors.append(f"{r.type}:{code}")
+        elif r.type == "batch_header":
+            batch_errors, members = ([f"batch_header:{code}"] if code else []), []
+        elif r.type in ("result_detail", "detail"):
+            tracking = r.data["document_tracking_id"]
+            verdicts[tracking] = portal_errors(r.data)
+            members.append(tracking)
+        elif r.type == "batch_trailer":
+            batch_errors += [f"batch_trailer:{code}"] if code else []
+            for tracking in members if batch_errors else ():
+                names, more = verdicts[tracking]
+                verdicts[tracking] = (names + batch_errors, more)
+    out = []
+    for order in orders:
+        names, more = verdicts.get(order.document_tracking_id, ([], False))
+        names = names + file_errors
+        if names or more:
+            order = order.model_copy(update={"portal_errors": names[:2], "portal_more_errors": more or len(names) > 2})
+        out.append(order)
+    return out

@@ -1,0 +1,260 @@
+"""e-IWO benchmarks: flat-file parse and render, acknowledgment parse, against the shared ceilings.
+
+    .venv/bin/python bench/bench_eiwo.py [--orders 20000] [--rounds 3]
+
+Prints one JSON line per case, ``{"bench", "records", "seconds", "records_per_s", "peak_rss_mb"}``, then
+the ceilings measured in the same session and the ratios. Ceilings: ``shared/perf/b2_parse_fixed.py``
+case ``parse.c_plain_validate`` (slice + hand-written validation of a 300-byte, 35-field record) for
+parsing, ``shared/perf/b3_write_fixed.py`` case ``write.percent`` (``%``-format of the same record) for
+rendering. Ours and the ceilings run alternately and medians are compared, because the machine is noisy.
+The ceiling scripts need msgspec (shared/perf/requirements.txt): set ``CEILING_PYTHON`` to a Python that
+has it; their result rows go to a temporary file, never into shared/.
+
+An e-IWO detail is 2,406 bytes with 115 data fields, an acknowledgment 573 bytes with 38, against the
+ceiling's 300 bytes and 35 fields, so besides records/s the ratios are also given per field
+(records/s x fields), the fair measure of per-field validation work.
+
+Each case runs in its own child process, so its peak RSS is its own; input is generated in the child
+before the clock starts (orders rendered by the adapter itself, every one valid). ``eiwo.layout_and_rules``
+is a diagnostic, not an adapter path: the layout and the rules between fields without building the
+canonical order, to show how the parse time divides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PERF = ROOT.parent / "shared" / "perf"
+PARSE_CEILING = ("b2_parse_fixed.py", "parse.c_plain_validate")
+WRITE_CEILING = ("b3_write_fixed.py", "write.percent")
+CEILING_FIELDS = 35
+DTL_FIELDS, ACK_FIELDS = 115, 38
+EMPLOYERS = ("123456789", "481234567", "200000000", "391234567", "870000001")
+
+
+# --------------------------------------------------------------------------- synthetic input (child side)
+
+
+def orders(n: int) -> Iterator[Any]:
+    """``n`` valid, varied orders: every action code, five employers, SSNs that pass the SSA rules."""
+    from adapters.canonical import IncomeWithholdingOrder
+
+    sys.path.insert(0, str(ROOT / "fixtures" / "employer" / "eiwo"))
+    from generate import order  # the fixture generator's complete synthetic order
+
+    templates = {a: IncomeWithholdingOrder.model_validate(order("KS0", a)) for a in ("ORG", "AMD", "TRM", "LUM")}
+    actions = ("ORG", "ORG", "AMD", "TRM", "LUM")
+    for i in range(n):
+        t = templates[actions[i % 5]]
+        ssn = f"{100 + i % 500:03d}{10 + i % 89:02d}{1000 + i % 8999:04d}"
+        yield t.model_copy(
+            update={
+                "document_tracking_id": f"KS{i:028d}",
+                "case_id": f"CS{i:010d}",
+                "employer": t.employer.model_copy(update={"fein": EMPLOYERS[i % len(EMPLOYERS)]}),
+                "employee": t.employee.model_copy(update={"ssn": ssn}),
+            }
+        )
+
+
+HEADER = {
+    "control_number": "200002501100930000000",
+    "state_fips": "20000",
+    "creation_date": "2025-01-10",
+    "creation_time": "093000",
+}
+
+
+def iwo_file(n: int) -> bytes:
+    from adapters.employer.eiwo import EiwoAdapter
+
+    records = [{"type": "file_header", "data": HEADER}, *({"type": "order", "canonical": o} for o in orders(n))]
+    return b"".join(EiwoAdapter().render(records))
+
+
+def ack_file(n: int) -> bytes:
+    from adapters.canonical import EmployerAck
+    from adapters.employer.eiwo_ack import EiwoAckAdapter
+
+    dispositions = (("A", None), ("R", "U"), ("A", "B"), ("R", "D"))
+    acks = (
+        EmployerAck(
+            action="ORG",
+            case_id=f"CS{i:010d}",
+            employer_fein=EMPLOYERS[i % len(EMPLOYERS)],
+            employee={
+                "ssn": f"{100 + i % 500:03d}{10 + i % 89:02d}{1000 + i % 8999:04d}",
+                "name": {"last": "BENCHMARK", "first": "EMPLOYEE"},
+            },
+            document_tracking_id=f"KS{i:028d}",
+            order_id=f"2024-DM-{i:06d}",
+            disposition=dispositions[i % 4][0],
+            reason=dispositions[i % 4][1],
+        )
+        for i in range(n)
+    )
+    header = {"control_number": "ACME0001250115093000", "creation_date": "2025-01-15", "creation_time": "093000"}
+    records = [{"type": "file_header", "data": header}, *({"type": "employer_ack", "canonical": a} for a in acks)]
+    return b"".join(EiwoAckAdapter().render(records))
+
+
+def drain(adapter: Any, data: bytes, kind: str) -> tuple[int, float]:
+    """Parse everything (canonical records included) and drop it; count good records of ``kind``."""
+    from adapters.base import Parsed
+
+    t0 = time.perf_counter()
+    good = sum(1 for r in adapter.parse(io.BytesIO(data)) if isinstance(r, Parsed) and r.type == kind)
+    return good, time.perf_counter() - t0
+
+
+def case(name: str, n: int) -> dict[str, Any]:
+    """One case, timed in this (child) process."""
+    from adapters.employer.eiwo import EiwoAdapter
+    from adapters.employer.eiwo_ack import EiwoAckAdapter
+
+    if name == "eiwo.parse":
+        good, secs = drain(EiwoAdapter(), iwo_file(n), "detail")
+    elif name == "eiwo.layout_and_rules":  # diagnostic: the same checks short of the canonical model
+        from adapters.employer.eiwo import DETAIL, check_detail
+
+        details = [r for r in iwo_file(n).split(b"\n") if r[:3] == b"DTL"]
+        t0 = time.perf_counter()
+        for raw in details:
+            check_detail(DETAIL.parse(raw))
+        good, secs = len(details), time.perf_counter() - t0
+    elif name == "eiwo_ack.parse":
+        good, secs = drain(EiwoAckAdapter(), ack_file(n), "ack")
+    elif name == "eiwo.render_records":  # parse output → file: layout render + proof + counts
+        adapter = EiwoAdapter()
+        records = [{"type": p.type, "data": p.data} for p in adapter.parse(io.BytesIO(iwo_file(n)))]  # type: ignore[union-attr]
+        t0 = time.perf_counter()
+        good = sum(1 for chunk in adapter.render(records) if chunk[:3] == b"DTL")
+        secs = time.perf_counter() - t0
+    elif name == "eiwo.render_orders":  # canonical orders → file: dtl_from_order, batching per FEIN
+        items = [{"type": "order", "canonical": o} for o in orders(n)]
+        t0 = time.perf_counter()
+        good = sum(
+            1
+            for chunk in EiwoAdapter().render([{"type": "file_header", "data": HEADER}, *items])
+            if chunk[:3] == b"DTL"
+        )
+        secs = time.perf_counter() - t0
+    else:
+        raise SystemExit(f"unknown case {name}")
+    if good != n:
+        raise SystemExit(f"{name}: {good} of {n} records came through")
+    return {"records": n, "seconds": secs}
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def child(name: str, n: int) -> dict[str, Any]:
+    proc = subprocess.Popen([sys.executable, __file__, "--case", name, "--orders", str(n)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"case {name} failed")
+    row: dict[str, Any] = json.loads(out)
+    row["peak_rss_mb"] = usage.ru_maxrss / 1024
+    return row
+
+
+def ceiling(script: str, bench_id: str) -> float:
+    """Run one shared ceiling script; its result rows go to a temporary file, not into shared/."""
+    python = os.environ.get("CEILING_PYTHON", sys.executable)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "results.jsonl"
+        env = {**os.environ, "BENCH_RESULTS": str(results), "BENCH_ONLY": bench_id}
+        subprocess.run([python, str(PERF / script)], cwd=PERF, env=env, check=True, stdout=subprocess.DEVNULL)
+        rows = [json.loads(line) for line in results.read_text().splitlines()]
+    return float(next(r["median"] for r in rows if r["id"] == bench_id))
+
+
+def emit(name: str, records: int, seconds: float, rss: float) -> None:
+    print(
+        json.dumps(
+            {
+                "bench": name,
+                "records": records,
+                "seconds": round(seconds, 3),
+                "records_per_s": round(records / seconds),
+                "peak_rss_mb": round(rss, 1),
+            }
+        ),
+        flush=True,
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=20_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--case")
+    a = ap.parse_args()
+    if a.case:
+        print(json.dumps(case(a.case, a.orders)))
+        return
+    names = ("eiwo.parse", "eiwo.layout_and_rules", "eiwo_ack.parse", "eiwo.render_records", "eiwo.render_orders")
+    rates: dict[str, list[float]] = {n: [] for n in (*names, "parse_ceiling", "write_ceiling")}
+    rss: dict[str, float] = {}
+    for _ in range(a.rounds):  # alternate, so ours and the ceilings see the same machine
+        rates["parse_ceiling"].append(ceiling(*PARSE_CEILING))
+        rates["write_ceiling"].append(ceiling(*WRITE_CEILING))
+        for name in names:
+            row = child(name, a.orders)
+            rates[name].append(row["records"] / row["seconds"])
+            rss[name] = max(rss.get(name, 0.0), row["peak_rss_mb"])
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    for name in names:
+        emit(name, a.orders, a.orders / med[name], rss[name])
+    for label, (script, bench_id) in (("parse_ceiling", PARSE_CEILING), ("write_ceiling", WRITE_CEILING)):
+        print(
+            json.dumps(
+                {
+                    "bench": f"ceiling.{script.removesuffix('.py')}.{bench_id}",
+                    "records_per_s": round(med[label]),
+                    "rounds": a.rounds,
+                }
+            ),
+            flush=True,
+        )
+    p, w = med["parse_ceiling"], med["write_ceiling"]
+    print(
+        json.dumps(
+            {
+                "bench": "ratio",
+                "eiwo_parse_vs_validate": round(med["eiwo.parse"] / p, 3),
+                "eiwo_parse_vs_validate_per_field": round(med["eiwo.parse"] * DTL_FIELDS / (p * CEILING_FIELDS), 2),
+                "eiwo_layout_and_rules_vs_validate_per_field": round(
+                    med["eiwo.layout_and_rules"] * DTL_FIELDS / (p * CEILING_FIELDS), 2
+                ),
+                "ack_parse_vs_validate": round(med["eiwo_ack.parse"] / p, 3),
+                "ack_parse_vs_validate_per_field": round(med["eiwo_ack.parse"] * ACK_FIELDS / (p * CEILING_FIELDS), 2),
+                "render_records_vs_percent": round(med["eiwo.render_records"] / w, 3),
+                "render_records_vs_percent_per_field": round(
+                    med["eiwo.render_records"] * DTL_FIELDS / (w * CEILING_FIELDS), 2
+                ),
+                "render_orders_vs_percent": round(med["eiwo.render_orders"] / w, 3),
+                "targets": {"parse": 0.6, "render": 0.5},
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
