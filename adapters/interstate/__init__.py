@@ -1,0 +1,1 @@
+"""Interstate formats: CSENet transactions and the UIFSA intergovernmental forms."""
