@@ -24,6 +24,7 @@ from pydantic_settings import (
 CONFIG_ENV = "CSGATE_CONFIG"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ApiRole = Literal["admin", "operator", "auditor"]
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     key_dir: Path = Path("var/keys")
     database_url: str = "sqlite:///var/csgate.db"
     log_level: LogLevel = "INFO"
+    # API bearer tokens: SHA-256 (hex) of each token -> role. Only digests are configured, so the
+    # settings never hold a usable secret; `csgate api token --role ROLE` makes a token and its line.
+    api_tokens: dict[str, ApiRole] = {}
 
     @model_validator(mode="before")
     @classmethod

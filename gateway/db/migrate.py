@@ -56,9 +56,7 @@ def _run(url: str, action: Callable[[Config], None]) -> None:
                 # A batch migration rebuilds a table by DROP + rename; with foreign keys on, the DROP
                 # would cascade into child rows. The pragma is ignored inside a transaction, so it
                 # goes straight to the driver before BEGIN, and integrity is checked before COMMIT.
-                cast(sqlite3.Connection, connection.connection.driver_connection).execute(
-                    "PRAGMA foreign_keys=OFF"
-                )
+                cast(sqlite3.Connection, connection.connection.driver_connection).execute("PRAGMA foreign_keys=OFF")
             with connection.begin():
                 action(_config(connection))
                 if sqlite and connection.execute(text("PRAGMA foreign_key_check")).first() is not None:

@@ -110,6 +110,7 @@ class ExchangeStatus(enum.StrEnum):
     """Life cycle of one exchanged file (design.md §5: intake, quarantine, outbound, retries)."""
 
     RECEIVED = "received"
+    QUEUED = "queued"  # outbound: rendered and enveloped, waiting for the partner's next push
     PROCESSING = "processing"
     PROCESSED = "processed"
     PARTIAL = "partial"
@@ -166,9 +167,7 @@ class Exchange(_Timestamps, Base):
     filename: Mapped[str] = mapped_column(String(512))
     sha256: Mapped[str] = mapped_column(String(64))  # hex, as `sha256sum` prints it
     size: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[ExchangeStatus] = mapped_column(
-        _str_enum(ExchangeStatus, 16), default=ExchangeStatus.RECEIVED
-    )
+    status: Mapped[ExchangeStatus] = mapped_column(_str_enum(ExchangeStatus, 16), default=ExchangeStatus.RECEIVED)
     records_good: Mapped[int] = mapped_column(default=0, server_default="0")
     records_rejected: Mapped[int] = mapped_column(default=0, server_default="0")
     progress: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -176,15 +175,26 @@ class Exchange(_Timestamps, Base):
     finished_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)  # never personal data
+    # Added in 0002 (exchanges package): records skipped because their natural key was already
+    # staged by an earlier file; send attempts; where the outbound payload is kept for retries;
+    # the acknowledgment awaited and when it is due.
+    records_duplicate: Mapped[int] = mapped_column(default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    payload_path: Mapped[str | None] = mapped_column(String(1024))
+    ack_format: Mapped[str | None] = mapped_column(String(64))
+    ack_due_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
 
 
 class StagedRecord(Base):
     """A parsed record waiting to be applied. ``data`` is the encrypted JSON of the record
     (AAD ``staged_records.data``); ``natural_key`` must be built from blind indexes and codes,
-    never from clear personal data. UNIQUE(exchange_id, record_no) makes a resumed chunk an upsert."""
+    never from clear personal data. UNIQUE(exchange_id, record_no) makes a resumed chunk an upsert;
+    the unique ``natural_key`` (0002; NULL for records without one) keeps a record that arrives
+    again in another file from being staged twice."""
 
     __tablename__ = "staged_records"
-    __table_args__ = (UniqueConstraint("exchange_id", "record_no"),)
+    __table_args__ = (UniqueConstraint("exchange_id", "record_no"), UniqueConstraint("natural_key"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     exchange_id: Mapped[int] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="CASCADE"))
@@ -223,9 +233,7 @@ class Quarantine(Base):
     __tablename__ = "quarantine"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    exchange_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("exchanges.id", ondelete="SET NULL"), index=True
-    )
+    exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     reason_code: Mapped[str] = mapped_column(String(64))
     reason_message: Mapped[str] = mapped_column(Text)
@@ -309,3 +317,73 @@ class AuditCheckpoint(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
     key_id: Mapped[str] = mapped_column(String(64))  # signing key fingerprint
     ts: Mapped[datetime]
+
+
+# --------------------------------------------------------------------------- 0002: exchange runtime
+
+
+class WorkStatus(enum.StrEnum):
+    """Life cycle of one scheduled run of a partner's job."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    DEAD_LETTER = "dead_letter"
+
+
+class WorkItem(Base):
+    """One firing of a partner's schedule, claimed by exactly one worker.
+
+    UNIQUE(partner_id, job, slot) — ``slot`` is the scheduled fire time — makes a second firing of
+    the same slot (two schedulers during a leader change) a no-op insert instead of a second run.
+    """
+
+    __tablename__ = "work_items"
+    __table_args__ = (UniqueConstraint("partner_id", "job", "slot"), Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    job: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[str] = mapped_column(String(40))  # ISO-8601 UTC fire time, or "manual:<hex>"
+    status: Mapped[WorkStatus] = mapped_column(_str_enum(WorkStatus, 16), default=WorkStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)  # never personal data
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Alert(Base):
+    """Something an operator must look at: an overdue acknowledgment, a file that failed its
+    envelope, a dead letter. ``dedupe_key`` (e.g. ``ack_overdue:exchange:42``) keeps a condition
+    that is checked every few minutes from raising a new alert each time."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+    exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"), index=True)
+    message: Mapped[str] = mapped_column(Text)  # never personal data
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    resolved_at: Mapped[datetime | None]
+
+
+class AckExpectation(Base):
+    """One reference an outbound exchange waits to see acknowledged: a document tracking id, a
+    transaction serial, or the sent file's digest. The exchange is acknowledged when all are."""
+
+    __tablename__ = "ack_expectations"
+    __table_args__ = (UniqueConstraint("exchange_id", "reference"), Index(None, "partner_id", "reference"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="CASCADE"))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(128))
+    matched_at: Mapped[datetime | None]
+    matched_exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # accepted | rejected | partner's code

@@ -1,2 +1,3 @@
 """Keys and cryptography: field encryption and blind indexes (``fieldcrypt``), the local key store
-(``keystore``); envelope signing/encryption will live here too (design.md §5)."""
+(``keystore``), CMS file envelopes and our envelope identities (``envelope``), and
+``csgate keys`` (``cli``) (design.md §5)."""

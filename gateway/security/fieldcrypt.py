@@ -93,9 +93,7 @@ class FieldCipher:
         try:
             return aead.decrypt(blob[_HEADER.size : _PREFIX], blob[_PREFIX:], aad.encode())
         except InvalidTag:
-            raise FieldCryptoError(
-                f"{aad}: authentication failed (wrong column, key or damaged data)"
-            ) from None
+            raise FieldCryptoError(f"{aad}: authentication failed (wrong column, key or damaged data)") from None
 
     def encrypt_str(self, value: str, aad: str) -> bytes:
         """``encrypt`` for text fields (UTF-8)."""

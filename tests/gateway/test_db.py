@@ -41,6 +41,9 @@ TABLES = {
     "addresses",
     "audit_entries",
     "audit_checkpoints",
+    "work_items",
+    "alerts",
+    "ack_expectations",
 }
 SHA = "ab" * 32
 
@@ -67,7 +70,7 @@ def _tables(engine: Engine) -> set[str]:
 def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
     assert migrate.current(db_url) is None
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0001"
+    assert migrate.current(db_url) == migrate.head() == "0002"
     engine = make_engine(db_url)
     try:
         assert _tables(engine) == TABLES | {"alembic_version"}
@@ -89,9 +92,7 @@ def test_downgrade_and_upgrade_again(db_url: str, engine: Engine) -> None:
     assert _schema_diff(engine) == []
 
 
-def test_a_failing_migration_leaves_the_database_untouched(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_migration_leaves_the_database_untouched(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     real_upgrade = migrate.command.upgrade
 
     def upgrade_then_fail(config: Config, revision: str) -> None:

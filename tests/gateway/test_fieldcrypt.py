@@ -30,14 +30,11 @@ def cipher() -> FieldCipher:
 
 def test_round_trip_bytes_text_and_json(cipher: FieldCipher) -> None:
     assert cipher.decrypt(cipher.encrypt(b"\x00raw", "t.c"), "t.c") == b"\x00raw"
-    assert cipher.decrypt_str(
-        cipher.encrypt_str("TÉSTNAME", "persons.last_name_enc"), "persons.last_name_enc"
-    ) == ("TÉSTNAME")
-    address = {"line1": "1 TEST ST", "city": "TESTVILLE", "state": "CA", "zip": "90000"}
-    assert (
-        cipher.decrypt_json(cipher.encrypt_json(address, "addresses.data_enc"), "addresses.data_enc")
-        == address
+    assert cipher.decrypt_str(cipher.encrypt_str("TÉSTNAME", "persons.last_name_enc"), "persons.last_name_enc") == (
+        "TÉSTNAME"
     )
+    address = {"line1": "1 TEST ST", "city": "TESTVILLE", "state": "CA", "zip": "90000"}
+    assert cipher.decrypt_json(cipher.encrypt_json(address, "addresses.data_enc"), "addresses.data_enc") == address
 
 
 def test_layout_is_key_id_nonce_then_gcm(cipher: FieldCipher) -> None:

@@ -11,9 +11,7 @@ from gateway.db.models import Base
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError(
-        "run migrations through gateway.db.migrate (csgate db upgrade); there is no alembic.ini"
-    )
+    raise RuntimeError("run migrations through gateway.db.migrate (csgate db upgrade); there is no alembic.ini")
 
 context.configure(
     connection=connection,

@@ -69,9 +69,7 @@ def upgrade() -> None:
             ["partner_id"], ["partners.id"], name="fk_exchanges_partner_id_partners", ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_exchanges"),
-        sa.UniqueConstraint(
-            "partner_id", "direction", "sha256", name="uq_exchanges_partner_id_direction_sha256"
-        ),
+        sa.UniqueConstraint("partner_id", "direction", "sha256", name="uq_exchanges_partner_id_direction_sha256"),
     )
     op.create_index("ix_exchanges_status", "exchanges", ["status"])
     op.create_table(
@@ -153,9 +151,7 @@ def upgrade() -> None:
         sa.Column("fvi", sa.Boolean(), server_default=sa.false(), nullable=False),
         _ts("created_at", default=True),
         _ts("updated_at", default=True),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name="fk_persons_case_id_cases", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_persons_case_id_cases", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_persons"),
     )
     op.create_index("ix_persons_case_id", "persons", ["case_id"])

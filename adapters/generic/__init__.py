@@ -1,0 +1,1 @@
+"""Formats that belong to no agency: the gateway's own receipt."""

@@ -1,0 +1,149 @@
+"""Intake benchmark: a DED payments file through ``gateway.exchanges.intake.receive`` — digest,
+parse, natural keys (HMAC blind index), AES-GCM encryption of every record, executemany staging
+with progress committed per 1,000-record chunk — into SQLite, and into PostgreSQL when one answers
+on 127.0.0.1:5432. Compared with the adapter's parse alone (what intake cannot beat) and with the
+hand-written NACHA ceiling (shared/perf/b10_nacha.py), run alternately in the same session.
+
+Prints JSON lines ``{"bench", "records", "seconds", "records_per_s", "peak_rss_mb"}`` and a ratio line.
+
+    .venv/bin/python bench/bench_intake.py [--entries 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import ceiling, child, ded_file, emit, physical_records
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+
+
+def case_intake(path: str, url: str) -> dict[str, object]:
+    """One intake of the file into a fresh database at ``url``; the intake alone is timed."""
+    from gateway.db import migrate
+    from gateway.db.models import Partner
+    from gateway.db.session import make_engine, session_scope
+    from gateway.exchanges import intake
+    from gateway.exchanges.profile import ExchangeProfile
+    from gateway.exchanges.runtime import Runtime
+    from gateway.security.keystore import KeyStore
+    from gateway.transports.memory import MemoryStore, MemoryTransport
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if url == "sqlite":
+            url = f"sqlite:///{tmp}/bench.db"
+        migrate.upgrade(url)
+        store = KeyStore(Path(tmp) / "keys")
+        store.ensure()
+        engine = make_engine(url)
+        rt = Runtime(engine, Path(tmp), store.key_dir, store.cipher(), store.blind_index(), actor="bench")
+        rt = dataclasses.replace(rt, chunk_size=1000)
+        with session_scope(engine) as session:
+            session.add(Partner(id="bench", kind="employer", name="Bench", config={}))
+        memory = MemoryStore()
+        profile = ExchangeProfile("bench", lambda side: MemoryTransport(memory), inbound_formats=("nacha-ded",))
+        raw = Path(path).read_bytes()
+        import adapters
+
+        adapters.available()  # plugin loading is start-up cost, not intake
+        t0 = time.perf_counter()
+        result = intake.receive(rt, profile, name="bench.ach", raw=raw)
+        seconds = time.perf_counter() - t0
+        engine.dispose()
+    if result.status.value != "processed":
+        raise SystemExit(f"intake ended {result.status.value}")
+    return {"seconds": seconds, "records": result.good}
+
+
+def intake_child(path: Path, url: str) -> tuple[dict[str, object], float]:
+    """``case_intake`` in a child process of this script (peak RSS of its own, as run.child measures)."""
+    proc = subprocess.Popen([sys.executable, __file__, "--case", str(path), url], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"intake case {url} failed")
+    return json.loads(out), usage.ru_maxrss / 1024
+
+
+def postgres_url() -> str | None:
+    """A fresh database on the local server, or None when there is no server."""
+    import secrets
+
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            name = f"csgate_bench_{secrets.token_hex(4)}"
+            admin.execute(f"CREATE DATABASE {name}")
+    except psycopg.OperationalError:
+        return None
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=20_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--case", nargs=2, metavar=("PATH", "URL"))
+    a = ap.parse_args()
+    if a.case:
+        print(json.dumps(case_intake(*a.case)))
+        return
+    path = ded_file(a.entries)
+    records = physical_records(path)
+    pg = postgres_url()
+    ceil, parse, lite, post = [], [], [], []
+    rss: dict[str, float] = {}
+    try:
+        for _ in range(a.rounds):  # alternate, so every case sees the same machine
+            ceil.append(ceiling())
+            res, rss["parse"] = child(["--case", str(path), "memory"])  # run.py: the adapter alone
+            parse.append(float(res["seconds"]))  # type: ignore[arg-type]
+            res, rss["sqlite"] = intake_child(path, "sqlite")
+            lite.append(float(res["seconds"]))  # type: ignore[arg-type]
+            if pg:
+                db = postgres_url()
+                assert db is not None
+                try:
+                    res, rss["postgres"] = intake_child(path, db)
+                    post.append(float(res["seconds"]))  # type: ignore[arg-type]
+                finally:
+                    drop(db)
+    finally:
+        if pg:
+            drop(pg)
+    c = statistics.median(ceil)
+    print(json.dumps({"bench": "ceiling.b10_nacha", "records_per_s": round(c)}), flush=True)
+    emit(f"intake.ded_{a.entries}.parse_only", records, statistics.median(parse), rss["parse"])
+    emit(f"intake.ded_{a.entries}.sqlite", records, statistics.median(lite), rss["sqlite"])
+    ratios = {
+        "parse_vs_ceiling": round(records / statistics.median(parse) / c, 3),
+        "intake_sqlite_vs_ceiling": round(records / statistics.median(lite) / c, 3),
+        "intake_sqlite_vs_parse": round(statistics.median(parse) / statistics.median(lite), 3),
+    }
+    if post:
+        emit(f"intake.ded_{a.entries}.postgres", records, statistics.median(post), rss["postgres"])
+        ratios["intake_postgres_vs_parse"] = round(statistics.median(parse) / statistics.median(post), 3)
+    print(json.dumps({"bench": "ratio", **ratios}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""``csgate serve``: the API (uvicorn) and the scheduler (leader election, cron, workers) in one
+process. Several may run against one PostgreSQL database; with SQLite, one per data directory.
+
+Partners are read from the database (``csgate partners load``) when the process starts; reload
+the partners file, then restart the instances to apply it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger(__name__)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)")] = 8080,
+    api: Annotated[bool, typer.Option("--api/--no-api", help="Serve the HTTP API")] = True,
+    scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler", help="Run schedules and workers")] = True,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker threads taking queued runs")] = 1,
+    leader_interval: Annotated[float, typer.Option(help="Seconds between leadership checks")] = 1.0,
+    housekeeping: Annotated[float, typer.Option(help="Seconds between overdue checks and checkpoints")] = 30.0,
+) -> None:
+    """Run the gateway: HTTP API and scheduler (see `csgate serve --help`)."""
+    import uvicorn
+
+    import adapters
+    from gateway.api.app import create_app
+    from gateway.audit.signing import CheckpointSigner
+    from gateway.config import get_settings
+    from gateway.errors import GatewayError
+    from gateway.exchanges.partners import load_profiles
+    from gateway.exchanges.runtime import Runtime
+    from gateway.exchanges.scheduler import Scheduler
+    from gateway.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    adapters.available()  # load every format plugin now: a broken one fails the start, not a file
+    try:
+        runtime = Runtime.from_settings(settings, actor="serve")
+        signer = CheckpointSigner.load(settings.key_dir, create=True)
+    except GatewayError as exc:  # no key store yet: say what to run, no traceback
+        log.error("cannot start", extra={"reason": exc.message})
+        raise typer.Exit(78) from None
+    worker: Scheduler | None = None
+    if scheduler:
+        profiles = load_profiles(runtime.engine, key_dir=settings.key_dir)
+        worker = Scheduler(
+            runtime,
+            profiles,
+            signer=signer,
+            workers=workers,
+            leader_interval=leader_interval,
+            housekeeping_interval=housekeeping,
+        )
+        worker.start()
+    try:
+        if api:
+            app = create_app(settings, runtime=runtime, signer=signer)
+            uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)).run()
+        else:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            stop.wait()
+    finally:
+        if worker is not None:
+            worker.stop()
+        log.info("stopped")

@@ -1,0 +1,49 @@
+"""The shared handles every exchange operation needs, built once per process (or per test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from gateway.config import Settings, get_settings
+from gateway.db.session import make_engine
+from gateway.security.fieldcrypt import BlindIndex, FieldCipher
+from gateway.security.keystore import KeyStore
+
+DEFAULT_CHUNK = 1000  # records per transaction: progress is committed with each chunk
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Database, data directory and keys. ``actor`` names who acts in audit entries
+    (``scheduler``, ``cli:<user>``, ``api:<role>``)."""
+
+    engine: Engine
+    data_dir: Path
+    key_dir: Path
+    cipher: FieldCipher
+    blind_index: BlindIndex
+    chunk_size: int = DEFAULT_CHUNK
+    actor: str = "gateway"
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, *, engine: Engine | None = None, actor: str = "gateway"
+    ) -> Runtime:
+        """The runtime for ``settings``, keys read from the key store. Keys are never created here
+        (``csgate keys init`` does): a mistyped key directory must fail, not start a new key ring."""
+        settings = settings or get_settings()
+        store = KeyStore(settings.key_dir)
+        return cls(
+            engine=engine or make_engine(settings.database_url),
+            data_dir=Path(settings.data_dir),
+            key_dir=Path(settings.key_dir),
+            cipher=store.cipher(),
+            blind_index=store.blind_index(),
+            actor=actor,
+        )
+
+    def acting_as(self, actor: str) -> Runtime:
+        return replace(self, actor=actor)
