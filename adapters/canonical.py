@@ -140,9 +140,7 @@ class CanonicalModel(BaseModel):
     logs and reject reports. ``repr``/``str`` mask every field typed with a ``Pii`` marker.
     """
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=False, str_strip_whitespace=False, hide_input_in_errors=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False, hide_input_in_errors=True)
 
     kind: str
     """The record's tag; each subclass narrows it to a ``Literal`` with a default, unique per class."""
@@ -222,8 +220,7 @@ def _check_ssn(value: Any) -> str:
     number = _nine_digits(value, "SSN")
     if is_valid_ssn(number) is None:  # the stdnum us.ssn rules as one compiled regex (layout.SSN_RE)
         raise ValueError(
-            "SSN breaks SSA rules (area 000, 666 or 9xx; group 00; serial 0000; "
-            "or a number SSA lists as never valid)"
+            "SSN breaks SSA rules (area 000, 666 or 9xx; group 00; serial 0000; or a number SSA lists as never valid)"
         )
     return number
 
@@ -527,14 +524,10 @@ class AckReason(enum.StrEnum):
 
 # Valid status/reason pairs (employer-formats.md §1.7.2, Kansas's matrix); Z is further limited to TRM.
 ACK_REASONS: Final[Mapping[AckDisposition, frozenset[AckReason | None]]] = {
-    AckDisposition.ACCEPTED: frozenset(
-        {None, AckReason.NAME_MISMATCH, AckReason.SUSPENDED, AckReason.WRONG_FEIN}
-    ),
+    AckDisposition.ACCEPTED: frozenset({None, AckReason.NAME_MISMATCH, AckReason.SUSPENDED, AckReason.WRONG_FEIN}),
     AckDisposition.REJECTED: frozenset(AckReason),
 }
-EMP_DISPOSITIONS: Final = frozenset(
-    {AckDisposition.TERMINATED, AckDisposition.LUMP_SUM, AckDisposition.SUSPENDED}
-)
+EMP_DISPOSITIONS: Final = frozenset({AckDisposition.TERMINATED, AckDisposition.LUMP_SUM, AckDisposition.SUSPENDED})
 
 
 # =========================================================================== enums: federal programs
@@ -1027,6 +1020,8 @@ class EmployerAck(CanonicalModel):
         if self.action is EiwoActionCode.EMP:
             if self.disposition not in EMP_DISPOSITIONS:
                 raise ValueError("an EMP notice has disposition T, L or S")
+            if self.reason is not None:  # the event is the disposition itself (§1.7.2)
+                raise ValueError("an EMP notice carries no reason code")
             return self
         allowed = ACK_REASONS.get(self.disposition)
         if allowed is None:
@@ -1261,8 +1256,8 @@ class LocateResult(CanonicalModel):
 
     ``source_agency_code`` names the federal source (``H98`` NDNH QW, ``E05`` SVES Title II, ... from
     ``mappings/codes/fcr_locate_agency.csv``); ``returned_by`` names the channel it came through. A
-    result whose ``fvi`` is ``BLOCKED`` carries no location at all: the model refuses one that does, so
-    an adapter cannot pass a protected address on by mistake.
+    result whose ``fvi`` is ``BLOCKED`` carries no location (nor income record) at all: the model refuses
+    one that does, so an adapter cannot pass a protected address on by mistake.
     """
 
     kind: Literal["locate_result"] = "locate_result"
@@ -1278,6 +1273,8 @@ class LocateResult(CanonicalModel):
     fvi: FviStatus = FviStatus.NONE
     response_code: Text | None = None  # FCR locate response code (06, 10, 39 ...)
     name_match_code: Text | None = None  # FPLS/NDNH name sent/matched indicator
+    # the income record an NDNH match reports (FCR FN: QW wage, UI claim or W-4 new hire), §3.4
+    income: WageRecord | UIClaim | NewHire | None = None
     extra: Extra = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -1285,7 +1282,7 @@ class LocateResult(CanonicalModel):
         if self.fvi is FviStatus.BLOCKED:
             p = self.person
             located = p is not None and bool(p.addresses or p.employers or p.home_phone or p.work_phone)
-            if self.addresses or self.employers or located:
+            if self.addresses or self.employers or self.income or located:
                 raise ValueError("a result blocked by the family violence indicator must carry no location")
         return self
 

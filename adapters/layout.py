@@ -368,6 +368,7 @@ class Layout:
     _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
+    _readers: dict[frozenset[str], Callable[[tuple[str, ...]], dict[str, Any]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._check()
@@ -375,6 +376,7 @@ class Layout:
         self.rx = re.compile("".join(f.regex() for f in self.fields), re.DOTALL)
         self._convert = self._gen_convert()
         self._render_fast = self._gen_render()
+        self._readers = {}
 
     # ---- load-time checks
     def _check(self) -> None:
@@ -399,7 +401,9 @@ class Layout:
         return self._data_fields
 
     # ---- code generation
-    def _gen_convert(self) -> Callable[[tuple[str, ...]], dict[str, Any]]:
+    def _gen_convert(self, only: frozenset[str] | None = None) -> Callable[[tuple[str, ...]], dict[str, Any]]:
+        """The converter of all data fields, or of the fields in ``only`` plus every field whose reading can
+        still fail once the regex has matched (dates, times, required text), so a failure is never missed."""
         env: dict[str, Any] = {
             "_date": to_date,
             "_time": _to_time,
@@ -409,6 +413,8 @@ class Layout:
         }
         items = []
         for i, f in enumerate(self.data_fields):
+            if only is not None and f.name not in only and not _read_can_fail(f):
+                continue
             g = f"g[{i}]"
             if f.type in ("alnum", "alpha"):
                 expr = f"({g}.rstrip() or _blank())" if f.required else f"({g}.rstrip() or None)"
@@ -565,6 +571,33 @@ class Layout:
             return text
         raise self._render_problem(data)
 
+    def render_parsed(self, data: Mapping[str, Any], only: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
+        """``render`` plus what ``parse_text`` reads back from the text, from the same regex match.
+
+        For writers that check cross-field rules on the values exactly as a reader will see them; a text
+        that renders but does not read back raises the reader's ``RecordError``. ``only`` names the fields
+        whose values the writer needs (the others are proved by the regex but not converted, which is most
+        of the cost); fields whose reading can fail are read regardless, so that guarantee stands."""
+        try:
+            text = self._render_fast(data)
+        except (TypeError, ValueError, ArithmeticError):
+            text = ""
+        m = self.rx.fullmatch(text) if len(text) == self.length else None
+        if m is None:
+            raise self._render_problem(data)
+        convert = self._convert if only is None else self._readers.get(only) or self._reader(only)
+        try:
+            return text, convert(m.groups())
+        except (ValueError, ArithmeticError):
+            raise self.diagnose(text) from None
+
+    def _reader(self, only: frozenset[str]) -> Callable[[tuple[str, ...]], dict[str, Any]]:
+        unknown = only - {f.name for f in self.data_fields}
+        if unknown:
+            raise LayoutError(f"{self.path or self.name}: no data fields {sorted(unknown)}")
+        fn = self._readers[only] = self._gen_convert(only)
+        return fn
+
     def _render_problem(self, data: Mapping[str, Any]) -> RecordError:
         for f in self.data_fields:
             value = data.get(f.name, f.default)
@@ -586,6 +619,12 @@ class Layout:
     def empty(self) -> dict[str, Any]:
         """A dict with every data field set to None (a starting point for builders)."""
         return dict.fromkeys(f.name for f in self.data_fields)
+
+
+def _read_can_fail(f: Field) -> bool:
+    """Whether converting a field's text can fail after the layout regex matched it (calendar dates,
+    clock times, required text that is blank)."""
+    return f.type in ("date", "time") or (f.required and f.type in ("alnum", "alpha"))
 
 
 def render_field(f: Field, value: Any) -> str:

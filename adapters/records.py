@@ -13,8 +13,9 @@ as a ``FileStructureError`` after every whole record has been yielded.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from adapters.errors import FileStructureError
 
@@ -93,3 +94,26 @@ def _iter_fixed(head: bytes, stream: BinaryIO, length: int) -> Iterator[tuple[in
         raise FileStructureError(
             "TRUNCATED", f"file ends with a partial record of {len(tail)} bytes after record {rec_no}"
         )
+
+
+class _HeadThenRest(io.RawIOBase):
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = len(buffer)
+        if self.head:
+            data, self.head = self.head[:n], self.head[n:]
+        else:
+            data = self.rest.read(n)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def with_head(head: bytes, rest: BinaryIO) -> BinaryIO:
+    """A stream that yields ``head`` and then the rest of ``rest``: puts back the bytes an adapter read
+    to decide how to read a file (its encoding, its document type) when the stream cannot seek."""
+    return cast(BinaryIO, io.BufferedReader(_HeadThenRest(head, rest), 1 << 16))

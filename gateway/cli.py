@@ -28,6 +28,13 @@ from typer.exceptions import TyperException
 import adapters
 from adapters.base import Adapter, Parsed, Rejected, Result
 from adapters.errors import AdapterError, FileStructureError, RecordError, UnknownAdapterError
+from gateway.api.cli import app as api_app
+from gateway.api.server import serve
+from gateway.audit.cli import app as audit_app
+from gateway.exchanges.cli import app as exchange_app
+from gateway.exchanges.quarantine_cli import app as quarantine_app
+from gateway.partners.cli import app as partners_app
+from gateway.security.cli import app as keys_app
 
 EXIT_OK, EXIT_REJECTS, EXIT_FILE, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2, 3, 64
 PROGRESS_MIN_BYTES = 8 << 20
@@ -42,6 +49,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema management.")
 app.add_typer(db_app, name="db")
+app.add_typer(partners_app, name="partners")
+app.add_typer(keys_app, name="keys")
+app.add_typer(exchange_app, name="exchange")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(audit_app, name="audit")
+app.add_typer(api_app, name="api")
 err_console = Console(stderr=True)
 
 FileArg = Annotated[Path, typer.Argument(help="Input file (.gz is read transparently)", exists=False)]
@@ -268,18 +281,28 @@ def _print_summary(s: Mapping[str, Any]) -> None:
 
 
 def _read_jsonl(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
+    """JSON Lines, streamed; or one JSON document (an object, or an array of objects) spread over several
+    lines, such as a pretty-printed ``case.json`` a caseworker wrote: its first line alone is not JSON."""
+    first = True
     for n, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
-            raise UsageProblem(f"input line {n} is not JSON") from None
-        if not isinstance(obj, dict):
-            raise UsageProblem(f"input line {n} is not a JSON object")
-        if "error" in obj or "file_error" in obj:
-            continue  # rejected records and file errors from `parse` cannot be rendered
-        yield obj
+            if not first:
+                raise UsageProblem(f"input line {n} is not JSON") from None
+            try:
+                obj = orjson.loads(line + stream.read())
+            except orjson.JSONDecodeError:
+                raise UsageProblem("input is neither JSON Lines nor one JSON document") from None
+        first = False
+        for item in obj if isinstance(obj, list) else [obj]:
+            if not isinstance(item, dict):
+                raise UsageProblem(f"input line {n} is not a JSON object")
+            if "error" in item or "file_error" in item:
+                continue  # rejected records and file errors from `parse` cannot be rendered
+            yield item
 
 
 def _write_rendered(chunks: Iterable[bytes], output: Path | None) -> int:
@@ -381,6 +404,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     url = get_settings().database_url
     upgrade(url, revision)
     typer.echo(f"database at revision {revision}")
+
+
+app.command("serve")(serve)
 
 
 def main(argv: list[str] | None = None) -> None:

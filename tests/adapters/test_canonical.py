@@ -137,9 +137,7 @@ def _order() -> Order:
 
 def _samples() -> list[CanonicalModel]:
     ncp = _person()
-    child = _person(
-        role=ParticipantRole.CHILD, ssn=SSN_2, name=PersonName(first="JO", last="ROE"), addresses=[]
-    )
+    child = _person(role=ParticipantRole.CHILD, ssn=SSN_2, name=PersonName(first="JO", last="ROE"), addresses=[])
     return [
         ncp,
         _employer(),
@@ -494,16 +492,11 @@ def test_valid_synthetic_ssn_is_accepted_unchanged() -> None:
 
 
 def test_offset_records_take_an_itin_where_other_records_do_not() -> None:
-    assert (
-        OffsetCollection(submitting_state="KS", ssn=ITIN, case_id="C1", ncp_name=PersonName(last="ROE")).ssn
-        == ITIN
-    )
+    assert OffsetCollection(submitting_state="KS", ssn=ITIN, case_id="C1", ncp_name=PersonName(last="ROE")).ssn == ITIN
     with pytest.raises(ValidationError):
         Person(ssn=ITIN)
     with pytest.raises(ValidationError):  # an ITIN with a group the IRS does not use
-        OffsetCollection(
-            submitting_state="KS", ssn="912933456", case_id="C1", ncp_name=PersonName(last="ROE")
-        )
+        OffsetCollection(submitting_state="KS", ssn="912933456", case_id="C1", ncp_name=PersonName(last="ROE"))
 
 
 @pytest.mark.parametrize("value", [FEIN, FEIN_2])
@@ -606,6 +599,7 @@ def _ack(**kw: Any) -> EmployerAck:
         {"disposition": "R", "reason": "M"},  # M needs the other state
         {"disposition": "T"},  # T/L/S are EMP notice events
         {"action": "EMP", "disposition": "A"},
+        {"action": "EMP", "disposition": "T", "reason": "N"},  # a notice's event is its disposition
     ],
 )
 def test_ack_disposition_rules(kw: dict[str, Any]) -> None:
@@ -654,9 +648,7 @@ def test_fvi_blocked_locate_result_carries_no_location() -> None:
 def test_locate_purpose_must_match_request_type() -> None:
     with pytest.raises(ValidationError):
         LocateRequest(person=Person(ssn=SSN), request_type="CS", purpose="custody_visitation")
-    assert LocateRequest(
-        person=Person(ssn=SSN), request_type="PK", purpose="parental_kidnapping"
-    ).sources == ["ALL"]
+    assert LocateRequest(person=Person(ssn=SSN), request_type="PK", purpose="parental_kidnapping").sources == ["ALL"]
 
 
 @pytest.mark.parametrize(
