@@ -1,7 +1,11 @@
 """A small csgate-exchange/1 server (see ``gateway.transports.https``) over one folder.
 
 It is the reference a partner's implementation can be compared with, the peer of the HTTPS
-transport in tests, and a local partner for the demo. It requires a client certificate issued by
+transport in tests, and a local partner for the demo. A two-way partner is configured with
+distinct ``inbound_dir`` and ``outbound_dir`` under one URL, so ``folders`` serves those
+sub-folders of the root as endpoints of their own (``{base}/outbox``, ``{base}/inbox``).
+
+It requires a client certificate issued by
 ``client_ca_file`` (mutual TLS, TLS ≥ 1.2), checks every upload's length and ``Content-Digest``
 before storing it, and stores through ``FolderTransport``, so a published file is always complete.
 Uploads are held in memory and limited to ``max_bytes``.
@@ -20,6 +24,7 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,14 +76,12 @@ class _Server(ThreadingHTTPServer):
         address: tuple[str, int],
         *,
         ssl_context: ssl.SSLContext,
-        store: FolderTransport,
-        base_path: str,
+        stores: dict[str, FolderTransport],
         max_bytes: int,
         timeout: float,
     ) -> None:
         self.ssl_context = ssl_context
-        self.store = store
-        self.base_path = base_path
+        self.stores = stores  # base path -> the folder served there
         self.max_bytes = max_bytes
         self.timeout = timeout
         super().__init__(address, _Handler)
@@ -106,6 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = f"csgate-reference ({PROTOCOL})"
     server: _Server
+    store: FolderTransport  # the folder addressed by the current request (set by ``_target``)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
@@ -130,10 +134,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _target(self) -> str | None:
         """The file name addressed (``""`` for the listing), or None after answering 404/400."""
         path = unquote(urlsplit(self.path).path)  # an encoded "/" in a name is refused below
-        base = self.server.base_path
-        if path != base and not path.startswith(f"{base}/"):
+        bases = [b for b in self.server.stores if path == b or path.startswith(f"{b}/")]
+        if not bases:
             self._error(HTTPStatus.NOT_FOUND, "unknown path")
             return None
+        base = max(bases, key=len)  # a served sub-folder wins over a file of that name
+        self.store = self.server.stores[base]
         rest = path[len(base) + 1 :]
         if not rest:
             return ""
@@ -166,12 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if not name:
-                files = [
-                    {"name": f.name, "size": f.size, "mtime": f.mtime.isoformat()} for f in self.server.store.list()
-                ]
+                files = [{"name": f.name, "size": f.size, "mtime": f.mtime.isoformat()} for f in self.store.list()]
                 self._send(HTTPStatus.OK, {"files": files})
                 return
-            data = self.server.store.get(name)
+            data = self.store.get(name)
         except TransportError as exc:
             self._store_error(exc)
             return
@@ -184,9 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        existed = (self.server.store.root / name).is_file()
+        existed = (self.store.root / name).is_file()
         try:
-            receipt = self.server.store.put(name, body)
+            receipt = self.store.put(name, body)
         except TransportError as exc:
             self._store_error(exc)
             return
@@ -228,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name is None:
             return
         try:
-            self.server.store.delete(name)
+            self.store.delete(name)
         except TransportError as exc:
             self._store_error(exc)
             return
@@ -242,7 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if len(folders) != 1:
                 raise PermanentTransportError("move-to required", code="BAD_NAME")
-            self.server.store.move_to(name, check_folder(folders[0]))
+            self.store.move_to(name, check_folder(folders[0]))
         except TransportError as exc:
             self._store_error(exc)
             return
@@ -262,14 +266,17 @@ class ReferenceServer:
         host: str = "127.0.0.1",
         port: int = 0,
         base_path: str = "/exchange",
+        folders: Sequence[str] = (),
         max_bytes: int = MAX_BYTES,
         timeout: float = 10.0,
     ) -> None:
+        base = "/" + base_path.strip("/")
+        stores = {base: FolderTransport(Path(root))}
+        stores |= {f"{base.rstrip('/')}/{check_folder(f)}": FolderTransport(Path(root) / f) for f in folders}
         self._server = _Server(
             (host, port),
             ssl_context=server_ssl_context(cert_file, key_file, client_ca_file),
-            store=FolderTransport(Path(root)),
-            base_path="/" + base_path.strip("/"),
+            stores=stores,
             max_bytes=max_bytes,
             timeout=timeout,
         )
@@ -278,7 +285,7 @@ class ReferenceServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"https://{host!s}:{port}{quote(self._server.base_path)}"
+        return f"https://{host!s}:{port}{quote(next(iter(self._server.stores)))}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

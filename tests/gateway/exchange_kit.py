@@ -101,6 +101,17 @@ def staged_count(rt: Runtime, exchange_id: int | None = None) -> int:
         return int(session.scalar(stmt) or 0)
 
 
+def staged_records(rt: Runtime, exchange_id: int) -> list[dict[str, Any]]:
+    """The records an inbound exchange staged, decrypted, in file order (what the gateway forwards)."""
+    from gateway.exchanges.staging import decode_record
+
+    with session_scope(rt.engine) as session:
+        blobs = session.scalars(
+            select(StagedRecord.data).where(StagedRecord.exchange_id == exchange_id).order_by(StagedRecord.record_no)
+        ).all()
+    return [decode_record(rt.cipher, blob) for blob in blobs]
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
@@ -206,7 +217,7 @@ id = "sdu"
 name = "State Disbursement Unit"
 kind = "sdu"
 retention_days = 30
-
+{schedule}
 [partner.formats]
 inbound = ["nacha-ded", "receipt"]
 outbound = ["nacha-ded"]
@@ -277,16 +288,26 @@ def make_sftp_world(directory: Path) -> SftpWorld:
     )
 
 
+def sftp_partner_toml(
+    world: SftpWorld, root: Path, port: int, *, certificate: Path | None = None, schedule: str | None = None
+) -> str:
+    """The ``[[partner]]`` block of the SFTP partner ``sdu`` serving ``root`` (its folders made)."""
+    for folder in ("outbox", "inbox"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    return SFTP_PARTNER.format(
+        port=port,
+        known_hosts=world.ssh.known_hosts,
+        certificate=certificate or world.partner_cert,
+        schedule=f'schedule = "{schedule}"\n' if schedule else "",
+    )
+
+
 def load_sftp_partner(rt: Runtime, world: SftpWorld, root: Path, port: int, *, certificate: Path | None = None) -> None:
     """Declare and load the SFTP partner ``sdu`` on 127.0.0.1:``port`` (known_hosts must exist)."""
     from gateway.partners.registry import load_partners
 
-    for folder in ("outbox", "inbox"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
     path = root.parent / "sdu-partners.toml"
-    path.write_text(
-        SFTP_PARTNER.format(port=port, known_hosts=world.ssh.known_hosts, certificate=certificate or world.partner_cert)
-    )
+    path.write_text(sftp_partner_toml(world, root, port, certificate=certificate))
     with session_scope(rt.engine) as session:
         load_partners(session, path, key_dir=rt.key_dir)
 

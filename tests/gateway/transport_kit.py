@@ -140,7 +140,8 @@ def make_tls_pki(directory: Path) -> TlsPki:
 @contextmanager
 def https_server(root: Path, pki: TlsPki, **options: Any) -> Iterator[ReferenceServer]:
     """The reference server over ``root`` with the test PKI (client certificates from ``pki.ca``)."""
-    root.mkdir(parents=True, exist_ok=True)
+    for folder in ("", *options.get("folders", ())):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     with ReferenceServer(
         root, cert_file=pki.server_cert, key_file=pki.server_key, client_ca_file=pki.ca, **options
     ) as server:
