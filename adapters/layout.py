@@ -297,11 +297,27 @@ def _to_time(text: str) -> str | None:
     return text
 
 
+_DATE_TEXT_CACHE: dict[tuple[dt.date, str], str] = {}
+
+
 def _date_text(value: Any, fmt: str) -> str:
+    """Cached for ``date`` values, like ``to_date`` and for the same reason: few distinct dates, slow formatting."""
+    if type(value) is dt.date:
+        key = (value, fmt)
+        text = _DATE_TEXT_CACHE.get(key)
+        if text is None:
+            text = _format_date(value, fmt)
+            if len(_DATE_TEXT_CACHE) < 100_000:
+                _DATE_TEXT_CACHE[key] = text
+        return text
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
     if not isinstance(value, dt.date):
         raise TypeError("not a date")
+    return _format_date(value, fmt)
+
+
+def _format_date(value: dt.date, fmt: str) -> str:
     y, m, d = value.year, value.month, value.day
     if fmt == "CCYYMMDD":
         return "%04d%02d%02d" % (y, m, d)
@@ -368,7 +384,7 @@ class Layout:
     _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
-    _readers: dict[frozenset[str], Callable[[tuple[str, ...]], dict[str, Any]]] = field(init=False, repr=False)
+    _readers: dict[frozenset[str], Callable[[re.Match[str]], dict[str, Any]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._check()
@@ -401,49 +417,25 @@ class Layout:
         return self._data_fields
 
     # ---- code generation
-    def _gen_convert(self, only: frozenset[str] | None = None) -> Callable[[tuple[str, ...]], dict[str, Any]]:
-        """The converter of all data fields, or of the fields in ``only`` plus every field whose reading can
-        still fail once the regex has matched (dates, times, required text), so a failure is never missed."""
-        env: dict[str, Any] = {
-            "_date": to_date,
-            "_time": _to_time,
-            "_D": Decimal,
-            "_samt": parse_signed_amount,
-            "_blank": _blank,
-        }
-        items = []
-        for i, f in enumerate(self.data_fields):
-            if only is not None and f.name not in only and not _read_can_fail(f):
-                continue
-            g = f"g[{i}]"
-            if f.type in ("alnum", "alpha"):
-                expr = f"({g}.rstrip() or _blank())" if f.required else f"({g}.rstrip() or None)"
-            elif f.type == "numeric":
-                expr = f"int({g})" if f.required else f"(None if {g}[0] == ' ' else int({g}))"
-            elif f.type == "amount" and f.form == "signed":
-                expr = (
-                    f"_samt({g}, {f.decimals})"
-                    if f.required
-                    else f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
-                )
-            elif f.type == "amount":
-                scale = f".scaleb(-{f.decimals})" if f.decimals else ""
-                expr = f"_D({g}){scale}" if f.required else f"(None if {g}[0] == ' ' else _D({g}){scale})"
-            elif f.type in ("digits", "ssn"):
-                expr = g if f.required else f"(None if {g}[0] == ' ' else {g})"
-            elif f.type == "date":
-                expr = f"_date({g}, {f.format!r})"
-            elif f.type == "time":
-                expr = f"_time({g})"
-            elif f.type == "code":
-                strip = f"{g}.rstrip({f.pad!r})" if f.justify == "left" else f"{g}.lstrip({f.pad!r})"
-                expr = strip if f.required else f"({strip} or None)"
-            else:  # pragma: no cover - load-time checks make this unreachable
-                raise LayoutError(f"cannot convert {f.type}")
-            items.append(f"{f.name!r}: {expr}")
+    def _gen_convert(self) -> Callable[[tuple[str, ...]], dict[str, Any]]:
+        items = [f"{f.name!r}: {_convert_expr(f, f'g[{i}]')}" for i, f in enumerate(self.data_fields)]
         src = "def convert(g):\n    return {" + ", ".join(items) + "}\n"
+        env = _convert_env()
         exec(compile(src, f"<layout {self.name} convert>", "exec"), env)
         fn: Callable[[tuple[str, ...]], dict[str, Any]] = env["convert"]
+        return fn
+
+    def _gen_reader(self, only: frozenset[str]) -> Callable[[re.Match[str]], dict[str, Any]]:
+        """A converter of the fields in ``only`` and of those whose rendered text can still fail to read
+        back (``_read_can_fail``), taking just their groups from the match (one C call)."""
+        picked = [(i, f) for i, f in enumerate(self.data_fields) if f.name in only or _read_can_fail(f)]
+        items = [f"{f.name!r}: {_convert_expr(f, f'g[{j}]')}" for j, (_, f) in enumerate(picked)]
+        groups = ", ".join(str(i + 1) for i, _ in picked)
+        take = f"(m.group({groups}),)" if len(picked) == 1 else f"m.group({groups})" if picked else "()"
+        src = f"def read(m):\n    g = {take}\n    return {{" + ", ".join(items) + "}\n"
+        env = _convert_env()
+        exec(compile(src, f"<layout {self.name} read>", "exec"), env)
+        fn: Callable[[re.Match[str]], dict[str, Any]] = env["read"]
         return fn
 
     def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
@@ -585,17 +577,18 @@ class Layout:
         m = self.rx.fullmatch(text) if len(text) == self.length else None
         if m is None:
             raise self._render_problem(data)
-        convert = self._convert if only is None else self._readers.get(only) or self._reader(only)
         try:
-            return text, convert(m.groups())
+            if only is None:
+                return text, self._convert(m.groups())
+            return text, (self._readers.get(only) or self._reader(only))(m)
         except (ValueError, ArithmeticError):
             raise self.diagnose(text) from None
 
-    def _reader(self, only: frozenset[str]) -> Callable[[tuple[str, ...]], dict[str, Any]]:
+    def _reader(self, only: frozenset[str]) -> Callable[[re.Match[str]], dict[str, Any]]:
         unknown = only - {f.name for f in self.data_fields}
         if unknown:
             raise LayoutError(f"{self.path or self.name}: no data fields {sorted(unknown)}")
-        fn = self._readers[only] = self._gen_convert(only)
+        fn = self._readers[only] = self._gen_reader(only)
         return fn
 
     def _render_problem(self, data: Mapping[str, Any]) -> RecordError:
@@ -621,10 +614,40 @@ class Layout:
         return dict.fromkeys(f.name for f in self.data_fields)
 
 
+def _convert_env() -> dict[str, Any]:
+    """What generated converters call."""
+    return {"_date": to_date, "_time": _to_time, "_D": Decimal, "_samt": parse_signed_amount, "_blank": _blank}
+
+
+def _convert_expr(f: Field, g: str) -> str:
+    """The Python expression turning field ``f``'s matched text (the expression ``g``) into its value."""
+    if f.type in ("alnum", "alpha"):
+        return f"({g}.rstrip() or _blank())" if f.required else f"({g}.rstrip() or None)"
+    if f.type == "numeric":
+        return f"int({g})" if f.required else f"(None if {g}[0] == ' ' else int({g}))"
+    if f.type == "amount" and f.form == "signed":
+        return f"_samt({g}, {f.decimals})" if f.required else f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
+    if f.type == "amount":
+        scale = f".scaleb(-{f.decimals})" if f.decimals else ""
+        return f"_D({g}){scale}" if f.required else f"(None if {g}[0] == ' ' else _D({g}){scale})"
+    if f.type in ("digits", "ssn"):
+        return g if f.required else f"(None if {g}[0] == ' ' else {g})"
+    if f.type == "date":
+        return f"_date({g}, {f.format!r})"
+    if f.type == "time":
+        return f"_time({g})"
+    if f.type == "code":
+        strip = f"{g}.rstrip({f.pad!r})" if f.justify == "left" else f"{g}.lstrip({f.pad!r})"
+        return strip if f.required else f"({strip} or None)"
+    raise LayoutError(f"cannot convert {f.type}")  # pragma: no cover - load-time checks make this unreachable
+
+
 def _read_can_fail(f: Field) -> bool:
-    """Whether converting a field's text can fail after the layout regex matched it (calendar dates,
-    clock times, required text that is blank)."""
-    return f.type in ("date", "time") or (f.required and f.type in ("alnum", "alpha"))
+    """Whether text the renderer wrote for this field and the regex accepted can still fail to read back.
+
+    Only a time: it is written as given (``256100`` has the shape), while a date is written from a date,
+    and blank required text is refused before anything is written."""
+    return f.type == "time"
 
 
 def render_field(f: Field, value: Any) -> str:

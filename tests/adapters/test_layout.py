@@ -343,3 +343,32 @@ def test_required_text_may_not_be_blank_either_way() -> None:
         with pytest.raises(RecordError) as info:
             layout.render({"who": value, "n": 7})
         assert (info.value.code, info.value.field) in {("REQUIRED", "who"), ("RENDER_VALUE", "who")}
+
+
+def test_render_parsed_reads_back_what_parse_reads_from_the_same_match() -> None:
+    values = LAYOUT.parse_text(GOOD)
+    assert LAYOUT.render_parsed(values) == (GOOD, values)
+    text, some = LAYOUT.render_parsed(values, frozenset({"amount"}))
+    assert text == GOOD
+    assert some == {"amount": Decimal("123.45")}
+    with pytest.raises(LayoutError, match="no data fields"):
+        LAYOUT.render_parsed(values, frozenset({"nowhere"}))
+    with pytest.raises(RecordError) as info:
+        LAYOUT.render_parsed(values | {"count": 1234}, frozenset())
+    assert info.value.field == "count"
+
+
+def test_render_parsed_refuses_a_text_that_does_not_read_back() -> None:
+    clock = layout_from_doc(
+        doc(
+            [
+                {"name": "at", "start": 1, "length": 6, "type": "time", "format": "HHMMSS"},
+                {"name": "n", "start": 7, "length": 2, "type": "numeric"},
+            ]
+        ),
+        "clock",
+    )
+    assert clock.render_parsed({"at": "235959", "n": 1}, frozenset({"n"})) == ("23595901", {"at": "235959", "n": 1})
+    with pytest.raises(RecordError) as info:
+        clock.render_parsed({"at": "256100", "n": 1}, frozenset({"n"}))  # the regex takes it, the clock does not
+    assert (info.value.code, info.value.field) == ("TIME_INVALID", "at")
