@@ -33,6 +33,9 @@ from adapters.layout import Layout, load_layout
 from adapters.records import iter_records
 
 RECORD_LENGTH = 94
+# Batch control positions 5-10 count entries and addenda in 6 digits: a CCD+ entry and its addenda
+# are two records, so a batch built from payments holds at most this many entries.
+MAX_BATCH_ENTRIES = 499_999
 BLOCKING_FACTOR = 10
 PADDING = b"9" * RECORD_LENGTH
 DEBIT_CODES = frozenset(
@@ -724,24 +727,25 @@ class _Renderer:
                 "reference_code": o.get("reference_code"),
             },
         )
-        yield from self.one(
-            "batch_header",
-            {
-                "service_class_code": "220",
-                "company_name": o["company_name"],
-                "company_discretionary_data": o.get("company_discretionary_data"),
-                "company_identification": o["company_identification"],
-                "standard_entry_class": "CCD",
-                "company_entry_description": o.get("company_entry_description", "CHILD SUPP"),
-                "company_descriptive_date": o.get("company_descriptive_date"),
-                "effective_entry_date": o.get("effective_entry_date", today),
-                "originator_status_code": "1",
-                "odfi_identification": odfi,
-                "batch_number": 1,
-            },
-        )
+        batch_header = {
+            "service_class_code": "220",
+            "company_name": o["company_name"],
+            "company_discretionary_data": o.get("company_discretionary_data"),
+            "company_identification": o["company_identification"],
+            "standard_entry_class": "CCD",
+            "company_entry_description": o.get("company_entry_description", "CHILD SUPP"),
+            "company_descriptive_date": o.get("company_descriptive_date"),
+            "effective_entry_date": o.get("effective_entry_date", today),
+            "originator_status_code": "1",
+            "odfi_identification": odfi,
+            "batch_number": 1,
+        }
+        yield from self.one("batch_header", batch_header)
         routing = str(o["receiving_routing_number"])
         for seq, rec in enumerate(payments, start=1):
+            if seq % MAX_BATCH_ENTRIES == 1 and seq > 1:  # the batch count field holds 999,999 records
+                batch_header["batch_number"] += 1
+                yield from self.one("batch_header", batch_header)
             if rec.get("type") != "payment":
                 raise RecordError("RENDER_TYPE", "after an originator record only payment records may follow")
             p = rec.get("data") or {}

@@ -223,3 +223,39 @@ def test_adapter_is_reusable_and_streams_from_any_reader() -> None:
     first = [r.record_no for r in adapter.parse(io.BytesIO(data))]
     again = [r.record_no for r in adapter.parse(io.BufferedReader(io.BytesIO(data), 16))]
     assert first == again == [1, 2, 3, 4, 5]
+
+
+def test_payments_beyond_one_batch_start_a_new_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch count field is 6 digits: a large remittance is split into batches, never overflowed."""
+    from adapters.employer import nacha_ded
+
+    monkeypatch.setattr(nacha_ded, "MAX_BATCH_ENTRIES", 3)
+    originator = {
+        "immediate_destination": "231380104",
+        "immediate_origin": "1234567890",
+        "file_creation_date": "2025-02-03",
+        "company_name": "EXAMPLE CO",
+        "company_identification": "9988776655",
+        "odfi_identification": "07640125",
+        "receiving_routing_number": "231380104",
+        "receiving_account_number": "12345",
+    }
+    pays = [
+        {
+            "type": "payment",
+            "data": {
+                "case_id": f"K{i}",
+                "pay_date": "2025-01-31",
+                "amount": "10.00",
+                "ssn": "212345671",
+                "medical_support": "N",
+            },
+        }
+        for i in range(7)
+    ]
+    out = run_parse(A, b"".join(A.render([{"type": "originator", "data": originator}, *pays])))
+    assert out.exit == 0, sorted(out.codes)
+    headers = [p.data["batch_number"] for p in out.parsed if p.type == "batch_header"]
+    assert headers == [1, 2, 3]
+    assert [p.data["entry_addenda_count"] for p in out.parsed if p.type == "batch_control"] == [6, 6, 2]
+    assert out.parsed[-1].data["batch_count"] == 3 and out.parsed[-1].data["entry_addenda_count"] == 14
