@@ -119,7 +119,7 @@ def ded_file(entries: int) -> Path:
                 "data": {
                     "case_id": f"CS{i:010d}",
                     "pay_date": dt.date(2025, 1, 10),
-                    "amount": f"{100 + i % 90000}.{i % 100:02d}",
+                    "amount": f"{50 + i % 1450}.{i % 100:02d}",
                     "ssn": f"{area:03d}{10 + i % 89:02d}{1000 + i % 8999:04d}",
                     "medical_support": "N",
                     "ncp_name": "BENCHNCP",
