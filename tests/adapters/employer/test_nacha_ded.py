@@ -124,17 +124,19 @@ def test_framings_give_the_same_records() -> None:
         assert [(p.type, p.data) for p in ded_results(name)] == base  # type: ignore[attr-defined]
 
 
+ORIGINATOR = {
+    "immediate_destination": "231380104",
+    "immediate_origin": "1234567890",
+    "file_creation_date": "2025-02-03",
+    "company_name": "EXAMPLE CO",
+    "company_identification": "9988776655",
+    "odfi_identification": "07640125",
+    "receiving_routing_number": "231380104",
+    "receiving_account_number": "12345",
+}
+
+
 def test_render_from_payments_builds_a_valid_file() -> None:
-    originator = {
-        "immediate_destination": "231380104",
-        "immediate_origin": "1234567890",
-        "file_creation_date": "2025-02-03",
-        "company_name": "EXAMPLE CO",
-        "company_identification": "9988776655",
-        "odfi_identification": "07640125",
-        "receiving_routing_number": "231380104",
-        "receiving_account_number": "12345",
-    }
     pays = [
         {
             "type": "payment",
@@ -150,7 +152,7 @@ def test_render_from_payments_builds_a_valid_file() -> None:
         }
         for i in range(1, 13)
     ]
-    data = b"".join(A.render([{"type": "originator", "data": originator}, *pays]))
+    data = b"".join(A.render([{"type": "originator", "data": ORIGINATOR}, *pays]))
     lines = data.splitlines()
     assert len(lines) % 10 == 0 and all(len(line) == 94 for line in lines)
     out = run_parse(A, data)
@@ -230,16 +232,6 @@ def test_payments_beyond_one_batch_start_a_new_batch(monkeypatch: pytest.MonkeyP
     from adapters.employer import nacha_ded
 
     monkeypatch.setattr(nacha_ded, "MAX_BATCH_ENTRIES", 3)
-    originator = {
-        "immediate_destination": "231380104",
-        "immediate_origin": "1234567890",
-        "file_creation_date": "2025-02-03",
-        "company_name": "EXAMPLE CO",
-        "company_identification": "9988776655",
-        "odfi_identification": "07640125",
-        "receiving_routing_number": "231380104",
-        "receiving_account_number": "12345",
-    }
     pays = [
         {
             "type": "payment",
@@ -253,7 +245,7 @@ def test_payments_beyond_one_batch_start_a_new_batch(monkeypatch: pytest.MonkeyP
         }
         for i in range(7)
     ]
-    out = run_parse(A, b"".join(A.render([{"type": "originator", "data": originator}, *pays])))
+    out = run_parse(A, b"".join(A.render([{"type": "originator", "data": ORIGINATOR}, *pays])))
     assert out.exit == 0, sorted(out.codes)
     headers = [p.data["batch_number"] for p in out.parsed if p.type == "batch_header"]
     assert headers == [1, 2, 3]
