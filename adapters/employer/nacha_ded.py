@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import Payment
+from adapters.employer.ded import ELEMENTS as DED_ELEMENTS
 from adapters.employer.ded import DedOptions, is_ded, ncp_name_element, parse_ded, render_ded
 from adapters.errors import FileStructureError, RecordError
 from adapters.layout import Layout, load_layout
@@ -751,20 +752,7 @@ class _Renderer:
             p = rec.get("data") or {}
             amount = Decimal(str(p["amount"]))
             trace = f"{odfi}{seq:07d}"
-            ded = {
-                k: p.get(k)
-                for k in (
-                    "application_id",
-                    "case_id",
-                    "pay_date",
-                    "amount",
-                    "ssn",
-                    "medical_support",
-                    "ncp_name",
-                    "fips",
-                    "employment_termination",
-                )
-            }
+            ded = {k: p.get(k) for k in DED_ELEMENTS}
             ded["application_id"] = ded["application_id"] or "CS"
             if not ded.get("ncp_name") and p.get("last_name") and p.get("first_name"):
                 ded["ncp_name"] = ncp_name_element(str(p["last_name"]), str(p["first_name"]))
