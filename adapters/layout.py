@@ -501,9 +501,12 @@ class Layout:
 
         The hot path of every fixed-width adapter: decode, one C-level match, one generated converter.
         """
-        table = latin1_table(encoding)
         try:
-            text = raw.translate(table).decode("latin-1") if table is not None else raw.decode(encoding)
+            if encoding == "ascii":  # nearly every record: no table lookup
+                text = raw.decode("ascii")
+            else:
+                table = latin1_table(encoding)
+                text = raw.translate(table).decode("latin-1") if table is not None else raw.decode(encoding)
         except UnicodeDecodeError as exc:
             raise RecordError(
                 "NON_ASCII",
@@ -512,7 +515,7 @@ class Layout:
                 start=exc.start + 1,
                 end=exc.start + 1,
             ) from None
-        m = self.rx.fullmatch(text) if len(text) == self.length else None
+        m = self.rx.fullmatch(text)  # every field has a fixed width, so a match is exactly ``length`` long
         if m is not None:
             try:
                 return self._convert(m.groups())
@@ -628,8 +631,9 @@ def _convert_expr(f: Field, g: str) -> str:
     if f.type == "amount" and f.form == "signed":
         return f"_samt({g}, {f.decimals})" if f.required else f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
     if f.type == "amount":
-        scale = f".scaleb(-{f.decimals})" if f.decimals else ""
-        return f"_D({g}){scale}" if f.required else f"(None if {g}[0] == ' ' else _D({g}){scale})"
+        # the implied point as an exponent in the text: one exact Decimal parse, no context arithmetic
+        text = f"{g} + 'E-{f.decimals}'" if f.decimals else g
+        return f"_D({text})" if f.required else f"(None if {g}[0] == ' ' else _D({text}))"
     if f.type in ("digits", "ssn"):
         return g if f.required else f"(None if {g}[0] == ' ' else {g})"
     if f.type == "date":
@@ -637,6 +641,8 @@ def _convert_expr(f: Field, g: str) -> str:
     if f.type == "time":
         return f"_time({g})"
     if f.type == "code":
+        if f.required and all(len(c) == f.length for c in f.codes):
+            return g  # every code fills the field: nothing to strip
         strip = f"{g}.rstrip({f.pad!r})" if f.justify == "left" else f"{g}.lstrip({f.pad!r})"
         return strip if f.required else f"({strip} or None)"
     raise LayoutError(f"cannot convert {f.type}")  # pragma: no cover - load-time checks make this unreachable

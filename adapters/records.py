@@ -14,12 +14,12 @@ as a ``FileStructureError`` after every whole record has been yielded.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO, cast
 
 from adapters.errors import FileStructureError
 
-CHUNK_RECORDS = 4096
+CHUNK_RECORDS = 1024  # records per read: big enough to amortise the call, small enough to keep memory flat
 
 
 def detect_framing(head: bytes, length: int) -> str:
@@ -43,36 +43,34 @@ def iter_records(stream: BinaryIO, length: int, *, pad: bytes = b" ") -> Iterato
 
 
 def _iter_lines(head: bytes, stream: BinaryIO, length: int, pad: bytes) -> Iterator[tuple[int, bytes]]:
-    # ``head`` may end inside the second line: complete that line, then go on line by line.
-    first = (head + stream.readline()).splitlines(keepends=True)
+    # Lines are split a chunk at a time in C (``bytes.split``), not read one ``readline`` at a time: this
+    # loop runs once per record of files with millions of them. A line cut by the chunk edge is carried.
     line_no = 0
     pending_blank = 0
-    full = length + 1
-    for raw in _chain_first(first, stream):
-        line_no += 1
-        if len(raw) == full and raw[-1] == 10:  # the common case: a whole record and LF
+    rest = head
+    chunk_size = (length + 2) * CHUNK_RECORDS
+    while True:
+        chunk = stream.read(chunk_size)
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        if not chunk and rest:  # end of file: what is left is a last line without a line break
+            lines.append(rest)
+        for raw in lines:
+            line_no += 1
+            if len(raw) != length:  # the common case, a whole record, skips all of this
+                raw = raw.rstrip(b"\r")
+                if not raw.strip():
+                    pending_blank += 1  # blank lines are only an error if a record follows them
+                    continue
+                if len(raw) < length:
+                    raw = raw.ljust(length, pad)
             if pending_blank:
                 for i in range(pending_blank):
                     yield line_no - pending_blank + i, b""
                 pending_blank = 0
-            yield line_no, raw[:length]
-            continue
-        rec = raw.rstrip(b"\r\n")
-        if not rec.strip():
-            pending_blank += 1  # blank lines are only an error if a record follows them
-            continue
-        if pending_blank:
-            for i in range(pending_blank):
-                yield line_no - pending_blank + i, b""
-            pending_blank = 0
-        if len(rec) < length:
-            rec = rec.ljust(length, pad)
-        yield line_no, rec
-
-
-def _chain_first(first: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
-    yield from first
-    yield from rest
+            yield line_no, raw
+        if not chunk:
+            return
 
 
 def _iter_fixed(head: bytes, stream: BinaryIO, length: int) -> Iterator[tuple[int, bytes]]:

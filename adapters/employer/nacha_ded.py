@@ -45,6 +45,50 @@ DEBIT_CODES = frozenset(
 DED_CREDIT_CODES = frozenset({"22", "23", "24", "32", "33", "34", "42", "43", "44", "52", "53", "54"})
 ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
 
+# Per-entry errors that carry no values: made once, raised for every entry they describe.
+CHECK_DIGIT_ERROR = RecordError(
+    "CHECK_DIGIT",
+    "check_digit (position 12): does not match the RDFI routing number",
+    field="check_digit",
+    start=12,
+    end=12,
+)
+TRACE_SEQUENCE_ERROR = RecordError(
+    "TRACE_SEQUENCE",
+    "trace_number (positions 80-94): not ascending within the batch",
+    field="trace_number",
+    start=80,
+    end=94,
+)
+ADDENDA_UNEXPECTED_ERROR = RecordError(
+    "ADDENDA_UNEXPECTED",
+    "addenda follows an entry whose addenda indicator is 0",
+    field="addenda_record_indicator",
+    start=79,
+    end=79,
+)
+ADDENDA_TRACE_ERROR = RecordError(
+    "ADDENDA_SEQUENCE",
+    "entry_detail_sequence_number (positions 88-94): not the entry's trace sequence",
+    field="entry_detail_sequence_number",
+    start=88,
+    end=94,
+)
+ADDENDA_ORDER_ERROR = RecordError(
+    "ADDENDA_SEQUENCE",
+    "addenda_sequence_number (positions 84-87): out of order",
+    field="addenda_sequence_number",
+    start=84,
+    end=87,
+)
+ADDENDA_MISSING_ERROR = RecordError(
+    "ADDENDA_MISSING",
+    "addenda indicator is 1 but no addenda follows",
+    field="addenda_record_indicator",
+    start=79,
+    end=79,
+)
+
 
 def _layouts() -> dict[str, Layout]:
     names = (
@@ -88,17 +132,17 @@ def aba_check_digit(first8: str) -> int:
     return (10 - sum(int(c) * w for c, w in zip(first8, ABA_WEIGHTS, strict=True)) % 10) % 10
 
 
-_ABA_OK: dict[tuple[str, str], bool] = {}
+_ABA_OK: dict[str, bool] = {}
 
 
-def aba_ok(first8: str, check: str) -> bool:
-    """Cached: a file pays few distinct banks, and this runs once per entry."""
-    key = (first8, check)
-    ok = _ABA_OK.get(key)
+def aba_ok(routing: str) -> bool:
+    """Whether a nine-digit routing number's last digit is its check digit. Cached: a file pays few
+    distinct banks, and this runs once per entry."""
+    ok = _ABA_OK.get(routing)
     if ok is None:
-        ok = aba_check_digit(first8) == int(check)
+        ok = aba_check_digit(routing[:8]) == int(routing[8])
         if len(_ABA_OK) < 50_000:
-            _ABA_OK[key] = ok
+            _ABA_OK[routing] = ok
     return ok
 
 
@@ -107,21 +151,31 @@ class _Batch:
     header: dict[str, Any]
     header_line: int
     sec: str
+    entry_layout: Layout
     count: int = 0
     hash: int = 0
     debit: int = 0
     credit: int = 0
     last_trace: str = ""
+    # the SEC codes whose entries carry at most one addenda (checked per addenda)
+    one_addenda: bool = field(init=False)
+    adv: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.one_addenda = self.sec in ("CCD", "PPD", "WEB", "TEL")
+        self.adv = self.sec == "ADV"
 
 
-@dataclass(slots=True)
 class _Entry:
-    record_no: int
-    line: int
-    data: dict[str, Any]
-    error: RecordError | None = None
-    error_line: int = 0
-    addenda: list[dict[str, Any]] = field(default_factory=list)
+    """An entry waiting for its addenda. A plain slotted class: one is made per entry of the file."""
+
+    __slots__ = ("addenda", "data", "error", "error_line", "line")
+
+    def __init__(self, line: int, data: dict[str, Any]) -> None:
+        self.line, self.data = line, data
+        self.error: RecordError | None = None
+        self.error_line = 0
+        self.addenda: list[dict[str, Any]] = []
 
 
 class NachaDedAdapter:
@@ -199,9 +253,7 @@ class _Parser:
                 if kind == b"6" and not self.file_control_seen:
                     self.physical += 1
                     start_entry(line_no, raw)
-                    continue
-                result = record(line_no, raw)
-                if result is not None:
+                elif (result := record(line_no, raw)) is not None:
                     yield result
         except FileStructureError as exc:  # framing damage explains every later fault: report it first
             self.problems.insert(0, (exc.code, exc.message))
@@ -286,59 +338,47 @@ class _Parser:
         try:
             data = self.parse_with(layout, line_no, raw)
         except RecordError as err:
-            self.batch = _Batch({}, line_no, raw[50:53].decode("ascii", "replace"))
+            sec = raw[50:53].decode("ascii", "replace")
+            self.batch = _Batch({}, line_no, sec, self.entry_layout(sec))
             return self.reject(line_no, err, "batch_header")
         sec = data.get("standard_entry_class") or "IAT"
-        self.batch = _Batch(data, line_no, sec)
+        self.batch = _Batch(data, line_no, sec, self.entry_layout(sec))
         self.last_sec = sec
         return Parsed(self.next_no(), "batch_header", data, line_no)
+
+    def entry_layout(self, sec: str) -> Layout:
+        return self.lay[ENTRY_LAYOUT.get(sec, "entry_detail")]
 
     def start_entry(self, line_no: int, raw: bytes) -> None:
         b = self.batch
         if b is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: entry outside a batch")
-            b = self.batch = _Batch({}, line_no, "")
+            b = self.batch = _Batch({}, line_no, "", self.entry_layout(""))
             self.batches += 1
         b.count += 1
-        layout = self.lay[ENTRY_LAYOUT.get(b.sec, "entry_detail")]
-        entry = _Entry(0, line_no, {})
         try:
-            entry.data = d = layout.parse(raw)
+            d = b.entry_layout.parse(raw)
         except RecordError as err:
             self.note(err, line_no)
+            entry = self.entry = _Entry(line_no, {})
             entry.error, entry.error_line = err, line_no
-            self.entry = entry
             self.raw_totals(b, raw)
             return
+        entry = self.entry = _Entry(line_no, d)
         # positions are valid here: amounts and routing numbers are digits
-        cents = int(raw[27:39] if b.sec == "ADV" else raw[29:39])
         if d["transaction_code"] in DEBIT_CODES:
-            b.debit += cents
+            b.debit += int(raw[27:39] if b.adv else raw[29:39])
         else:
-            b.credit += cents
+            b.credit += int(raw[27:39] if b.adv else raw[29:39])
         b.hash += int(d["rdfi_identification"])
-        self.entry = entry
-        try:
-            if not aba_ok(d["rdfi_identification"], d["check_digit"]):
-                raise RecordError(
-                    "CHECK_DIGIT",
-                    "check_digit (position 12): does not match the RDFI routing number",
-                    field="check_digit",
-                    start=12,
-                    end=12,
-                )
-            trace = d.get("trace_number") or f"{d.get('sequence_number', 0):015d}"  # ADV: sequence number
-            if b.last_trace and trace <= b.last_trace:
-                raise RecordError(
-                    "TRACE_SEQUENCE",
-                    "trace_number (positions 80-94): not ascending within the batch",
-                    field="trace_number",
-                    start=80,
-                    end=94,
-                )
-            b.last_trace = trace
-        except RecordError as err:
-            entry.error, entry.error_line = err, line_no
+        if not aba_ok(raw[3:12].decode()):
+            entry.error, entry.error_line = CHECK_DIGIT_ERROR, line_no
+            return
+        trace = d["trace_number"] if not b.adv else f"{d['sequence_number']:015d}"
+        if trace <= b.last_trace:
+            entry.error, entry.error_line = TRACE_SEQUENCE_ERROR, line_no
+            return
+        b.last_trace = trace
 
     @staticmethod
     def raw_totals(b: _Batch, raw: bytes) -> None:
@@ -353,94 +393,68 @@ class _Parser:
                 b.credit += int(amount)
 
     def addenda(self, line_no: int, raw: bytes) -> None:
-        entry = self.entry
-        if self.batch is not None:
-            self.batch.count += 1
+        entry, b = self.entry, self.batch
+        if b is not None:
+            b.count += 1
         if entry is None:
             self.problem("ORPHAN_ADDENDA", f"line {line_no}: addenda record without an entry")
             return
-        layout = self.addenda_layouts.get(raw[1:3], self.default_addenda)
         try:
-            data = layout.parse(raw)
+            data = self.addenda_layouts.get(raw[1:3], self.default_addenda).parse(raw)
         except RecordError as err:
             self.note(err, line_no)
             if entry.error is None:
                 entry.error, entry.error_line = err, line_no
             return
         entry.addenda.append(data)
-        if entry.error is not None or not entry.data:
-            return
-        try:
-            self.check_addenda(entry, data)
-        except RecordError as err:
-            entry.error, entry.error_line = err, line_no
+        if entry.error is None and entry.data:
+            fault = self.addenda_error(entry, data, b)
+            if fault is not None:
+                entry.error, entry.error_line = fault, line_no
 
-    def check_addenda(self, entry: _Entry, data: dict[str, Any]) -> None:
+    @staticmethod
+    def addenda_error(entry: _Entry, data: dict[str, Any], b: _Batch | None) -> RecordError | None:
+        """What is wrong with an addenda given the entry it follows, if anything."""
         if entry.data["addenda_record_indicator"] == "0":
-            raise RecordError(
-                "ADDENDA_UNEXPECTED",
-                "addenda follows an entry whose addenda indicator is 0",
-                field="addenda_record_indicator",
-                start=79,
-                end=79,
-            )
+            return ADDENDA_UNEXPECTED_ERROR
         seq = data.get("entry_detail_sequence_number")
         if seq is not None and seq != entry.data.get("trace_number", "")[-7:]:
-            raise RecordError(
-                "ADDENDA_SEQUENCE",
-                "entry_detail_sequence_number (positions 88-94): not the entry's trace sequence",
-                field="entry_detail_sequence_number",
-                start=88,
-                end=94,
-            )
-        if self.batch is not None and self.batch.sec in ("CCD", "PPD", "WEB", "TEL") and len(entry.addenda) > 1:
-            raise RecordError(
+            return ADDENDA_TRACE_ERROR
+        if b is not None and b.one_addenda and len(entry.addenda) > 1:
+            return RecordError(
                 "ADDENDA_COUNT",
-                f"{self.batch.sec} entries carry at most one addenda",
+                f"{b.sec} entries carry at most one addenda",
                 field="addenda_type_code",
                 start=2,
                 end=3,
             )
-        if "payment_related_information" in data:
-            seq_no = data["addenda_sequence_number"]
-            if seq_no != len(entry.addenda):
-                raise RecordError(
-                    "ADDENDA_SEQUENCE",
-                    "addenda_sequence_number (positions 84-87): out of order",
-                    field="addenda_sequence_number",
-                    start=84,
-                    end=87,
-                )
+        if "payment_related_information" in data and data["addenda_sequence_number"] != len(entry.addenda):
+            return ADDENDA_ORDER_ERROR
+        return None
 
     def flush_entry(self) -> Result:
         """The complete entry with its addenda: checked as one logical record."""
         entry, self.entry = self.entry, None
         assert entry is not None
-        no = self.next_no()
-        if entry.error is None and entry.data.get("addenda_record_indicator") == "1" and not entry.addenda:
-            entry.error = RecordError(
-                "ADDENDA_MISSING",
-                "addenda indicator is 1 but no addenda follows",
-                field="addenda_record_indicator",
-                start=79,
-                end=79,
-            )
-            entry.error_line = entry.line
-        data = entry.data
+        self.record_no = no = self.record_no + 1
+        data, addenda = entry.data, entry.addenda
         canonical = None
-        if entry.error is None and entry.addenda:
-            text = entry.addenda[0].get("payment_related_information")
-            if text is not None and is_ded(text):
-                try:
-                    ded = parse_ded(text, self.a.ded_options)
-                    canonical = self.payment(data, ded)
-                    data["ded"] = ded
-                except RecordError as ded_err:
-                    entry.error, entry.error_line = ded_err, entry.line + 1
+        if entry.error is None:
+            if addenda:
+                text = addenda[0].get("payment_related_information")
+                if text is not None and is_ded(text):
+                    try:
+                        ded = parse_ded(text, self.a.ded_options)
+                        canonical = self.payment(data, ded)
+                        data["ded"] = ded
+                    except RecordError as ded_err:
+                        entry.error, entry.error_line = ded_err, entry.line + 1
+            elif data.get("addenda_record_indicator") == "1":
+                entry.error, entry.error_line = ADDENDA_MISSING_ERROR, entry.line
         if entry.error is not None:
             e = entry.error
             return Rejected(no, entry.error_line, e.code, e.message, e.field, e.start, e.end, "entry")
-        data["addenda"] = entry.addenda
+        data["addenda"] = addenda
         return Parsed(no, "entry", data, entry.line, canonical)
 
     def payment(self, entry: dict[str, Any], ded: dict[str, Any]) -> Payment:

@@ -55,13 +55,24 @@ def test_broken_plugin_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
             raise ImportError("no module named adapters.nowhere")
 
     monkeypatch.setattr(adapters, "entry_points", lambda group: [EP()])
-    adapters._registry.cache_clear()
+    adapters.reset()
     try:
         with pytest.raises(AdapterLoadError, match="broken"):
             adapters.available()
+        with pytest.raises(AdapterLoadError, match="broken"):
+            adapters.get("broken")
     finally:
         monkeypatch.undo()
-        adapters._registry.cache_clear()
+        adapters.reset()
+
+
+def test_get_loads_only_the_adapter_asked_for() -> None:
+    adapters.reset()
+    try:
+        adapters.get("nacha-ded")
+        assert adapters._load.cache_info().currsize == 1
+    finally:
+        adapters.reset()
 
 
 @pytest.mark.parametrize("key", KEYS)

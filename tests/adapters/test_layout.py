@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,8 @@ def test_every_mapping_file_loads_and_checks(path: Any) -> None:
     assert layout.fields[0].start == 1
     assert sum(f.length for f in layout.fields) == layout.length
     assert layout.source["status"] in {"confirmed", "derived", "unconfirmed", "choice", "mixed"}
+    # parse relies on this: a match of the record's regex is exactly one record long
+    assert re._parser.parse(layout.rx.pattern, layout.rx.flags).getwidth() == (layout.length, layout.length)
 
 
 def test_parse_converts_each_type() -> None:
