@@ -140,7 +140,9 @@ class CanonicalModel(BaseModel):
     logs and reject reports. ``repr``/``str`` mask every field typed with a ``Pii`` marker.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, str_strip_whitespace=False, hide_input_in_errors=True, defer_build=True
+    )
 
     kind: str
     """The record's tag; each subclass narrows it to a ``Literal`` with a default, unique per class."""
@@ -1415,7 +1417,7 @@ CanonicalRecord = Annotated[
 
 CANONICAL: TypeAdapter[CanonicalRecord] = TypeAdapter(
     CanonicalRecord,
-    config=ConfigDict(hide_input_in_errors=True),  # a bad tag must not echo the record
+    config=ConfigDict(hide_input_in_errors=True, defer_build=True),  # a bad tag must not echo the record
 )
 
 RECORD_TYPES: Final[Mapping[str, type[CanonicalModel]]] = {
