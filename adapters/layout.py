@@ -231,7 +231,7 @@ def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
     if status and status not in STATUSES:
         raise LayoutError(f"{where}: status must be one of {sorted(STATUSES)}")
     decimals = int(raw.get("decimals", 2 if ftype == "amount" else 0))
-    if ftype == "amount" and not 0 <= decimals < min(length, 10):
+    if ftype == "amount" and not 0 <= decimals < length:
         raise LayoutError(f"{where}: decimals out of range")
     form, accept_implied = str(raw.get("form", "")), bool(raw.get("accept_implied", False))
     if form not in ("", "implied", "signed") or (form and ftype != "amount"):
@@ -304,22 +304,6 @@ def to_date(text: str, fmt: str) -> dt.date | None:
     value = dt.datetime.strptime(text, DATE_FORMATS[fmt]).date()
     if len(_DATE_CACHE) < 100_000:
         _DATE_CACHE[key] = value
-    return value
-
-
-_AMOUNT_CACHES: dict[int, dict[str, Decimal]] = {}
-
-
-def _amount(digits: str, decimals: int) -> Decimal:
-    """An implied-decimal amount: the point as an exponent in the text, one exact ``Decimal`` parse.
-
-    Cached by text per number of decimals (generated converters look in ``_AMOUNT_CACHES`` first),
-    like dates: payroll files repeat the same support amounts, and a ``Decimal`` parse costs more than
-    the rest of a field's conversion. ``Decimal`` is immutable, so sharing one is safe."""
-    value = Decimal(f"{digits}E-{decimals}")
-    cache = _AMOUNT_CACHES.setdefault(decimals, {})
-    if len(cache) < 10_000:  # about 2 MB: enough for the amounts a file repeats
-        cache[digits] = value
     return value
 
 
@@ -674,8 +658,7 @@ class Layout:
 
 def _convert_env() -> dict[str, Any]:
     """What generated converters call."""
-    env = {"_date": to_date, "_time": _to_time, "_amt": _amount, "_samt": parse_signed_amount, "_blank": _blank}
-    return env | {f"_AC{d}": _AMOUNT_CACHES.setdefault(d, {}) for d in range(10)}
+    return {"_date": to_date, "_time": _to_time, "_D": Decimal, "_samt": parse_signed_amount, "_blank": _blank}
 
 
 def _convert_expr(f: Field, g: str) -> str:
@@ -686,9 +669,10 @@ def _convert_expr(f: Field, g: str) -> str:
         return f"int({g})" if f.required else f"(None if {g}[0] == ' ' else int({g}))"
     if f.type == "amount" and f.form == "signed":
         return f"_samt({g}, {f.decimals})" if f.required else f"(None if {g}[0] == ' ' else _samt({g}, {f.decimals}))"
-    if f.type == "amount":  # a cached Decimal, else one parsed (a cached zero is falsy: parsed again)
-        value = f"(_AC{f.decimals}.get({g}) or _amt({g}, {f.decimals}))"
-        return value if f.required else f"(None if {g}[0] == ' ' else {value})"
+    if f.type == "amount":
+        # the implied point as an exponent in the text: one exact Decimal parse, no context arithmetic
+        text = f"{g} + 'E-{f.decimals}'" if f.decimals else g
+        return f"_D({text})" if f.required else f"(None if {g}[0] == ' ' else _D({text}))"
     if f.type in ("digits", "ssn"):
         return g if f.required else f"(None if {g}[0] == ' ' else {g})"
     if f.type == "date":
