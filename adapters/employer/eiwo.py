@@ -144,6 +144,8 @@ def check_detail(d: Mapping[str, Any]) -> None:
         if d.get(frequency) is None and filled(_typed(d, amount)):
             raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
     document_date = _typed(d, "document_date")
+    if document_date is None:  # zeros read as no date; the canonical order refuses it
+        return
     for name in BIRTH_DATES:
         born = _typed(d, name)
         if born is not None and born > document_date:
