@@ -17,6 +17,23 @@ document, FEIN not the batch's, repeated tracking id, canonical checks such as t
 the record and parsing goes on; envelope faults (nesting, control numbers, counts, truncation) are
 raised together after the last record (``eiwo_common``).
 
+**Canonical.** A detail the canonical ``IncomeWithholdingOrder`` refuses is rejected with the code the
+model's error gives (``FEIN_INVALID``, ``STATE_CODE``, ``EMAIL_FORMAT``, ``VALUE_INVALID``) on the DTL field
+it is about, yet the order is built only when ``canonical`` is first read (``DeferredParsed``), from a
+copy of the data as parsed: building it costs more than parsing the record. ``refusal_possible`` decides
+from the parsed data whether the model could refuse it, and only then is it built at once. Nearly every
+rule of the model is already enforced by the layout and ``check_detail``: text fields are blank (None)
+or hold a printable non-blank character; the case id carries the pattern that excludes what ``CaseId``
+refuses; SSNs use the same SSA expression; ZIP codes, phones and the payee FIPS are digits of the
+model's width; amounts are unsigned with two decimals; 2-digit day counts and the CCPA percent fit their
+bounds; every frequency letter maps to a ``Frequency`` (at load); a frequency is required once its
+amount is above zero; the employer, employee and obligee each have the required field the model needs
+to identify them. What is left is checked per record: the FEIN prefix, USPS states, e-mail addresses, an
+employer-contact address or a child slot with parts but without what the model needs (a line, city or
+ZIP; a first or last name), a document date of zeros (read as no date), and the model's action rules
+(``eiwo_common.ModelRules``). tests/adapters/employer/test_eiwo_canonical_check.py puts edge values into
+every field of a valid DTL to prove it.
+
 Rendering takes the records of ``parse`` (written as given, counts checked) or canonical orders —
 ``{"type": "order", "data": <IncomeWithholdingOrder JSON>}`` or any record carrying an
 ``IncomeWithholdingOrder`` as ``canonical`` (``csgate convert``). Orders outside a given batch are
@@ -29,6 +46,7 @@ between the detail record and the canonical order, shared with the e-IWO XML ada
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -38,15 +56,17 @@ from typing import Any, BinaryIO, ClassVar
 
 from pydantic import ValidationError
 
-from adapters.base import Direction, Parsed, Result, SourceInfo
-from adapters.canonical import Frequency, IncomeWithholdingOrder
+from adapters.base import DeferredParsed, Direction, Parsed, Result, SourceInfo
+from adapters.canonical import Email, Fein, Frequency, IncomeWithholdingOrder
 from adapters.employer.eiwo_common import (
+    Accepts,
     AddressMap,
     Batch,
     Envelope,
     EnvelopeReader,
     EnvelopeWriter,
     Keys,
+    ModelRules,
     canonical_error,
     field_for,
     filled,
@@ -144,7 +164,7 @@ def check_detail(d: Mapping[str, Any]) -> None:
         if d.get(frequency) is None and filled(_typed(d, amount)):
             raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
     document_date = _typed(d, "document_date")
-    if document_date is None:  # zeros read as no date; the canonical order refuses it
+    if document_date is None:  # zeros read as no date: the canonical order refuses it (refusal_possible)
         return
     for name in BIRTH_DATES:
         born = _typed(d, name)
@@ -375,6 +395,38 @@ def _error_field(loc: tuple[str | int, ...], d: Mapping[str, Any]) -> str | None
     return f"child{slots[loc[1]]}_{suffix}" if loc[1] < len(slots) else None
 
 
+_FEIN = Accepts(Fein)
+_EMAIL = Accepts(Email | None)
+_ORDER_RULES = ModelRules(IncomeWithholdingOrder, ("action",), ("lump_sum_amount",))
+_CHILD_NAMES = tuple(
+    (fields[0][1], fields[1][1], operator.itemgetter(*(name for _, name in fields[2:])))
+    for fields in _CHILD_SLOT_FIELDS
+)
+_NO_CHILD_DETAILS = (None,) * (len(_CHILD_KEYS) - 2)
+assert [suffix for _, suffix in _CHILD_KEYS[:2]] == ["last_name", "first_name"]  # what _CHILD_NAMES takes
+
+
+def refusal_possible(d: Mapping[str, Any]) -> bool:
+    """True when ``IncomeWithholdingOrder`` might refuse this parsed DTL that passed ``check_detail``
+    (what is left to check, and why the rest cannot fail: the module docstring). Conservative: True means
+    "build the order now and see", never the reverse."""
+    if (
+        d["document_date"] is None
+        or not _ORDER_RULES[d["action_code"], bool(d["lump_sum_amount"])]
+        or not _FEIN[d["employer_fein"]]
+        or not _EMAIL[d["employee_contact_email"]]
+        or not _EMAIL[d["employer_contact_email"]]
+    ):
+        return True
+    for address in _ADDRESSES:
+        if address.refusal_possible(d):
+            return True
+    for last, first, details in _CHILD_NAMES:  # a child needs a first or last name (PersonName, Person)
+        if d[last] is None and d[first] is None and details(d) != _NO_CHILD_DETAILS:
+            return True
+    return False
+
+
 def to_order(d: Mapping[str, Any], **portal: Any) -> IncomeWithholdingOrder:
     """``order_from_dtl`` with failures as ``RecordError``; ``portal`` adds the S-file error fields."""
     try:
@@ -467,10 +519,12 @@ class _Parser:
             check_detail(data)
             if batch.ein is not None and data["employer_fein"] != batch.ein:  # §1.1: one batch per employer EIN
                 raise DETAIL.field_error("employer_fein", "FEIN_NOT_BATCH_EIN", "differs from the batch header's EIN")
-            order = to_order(data)
+            order = to_order(data) if refusal_possible(data) else None
         except RecordError as err:
             return self.env.reject(line_no, err, "detail")
-        return Parsed(self.env.next_no(), "detail", data, line_no, order)
+        if order is not None:
+            return Parsed(self.env.next_no(), "detail", data, line_no, order)
+        return DeferredParsed(self.env.next_no(), "detail", data, line_no, to_order, dict(data))
 
     def result(self, line_no: int, raw: bytes) -> Result:
         layout = self.a.result_layout(raw)
