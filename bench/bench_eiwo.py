@@ -20,7 +20,7 @@ before the clock starts (orders rendered by the adapter itself, every one valid)
 and build the canonical record only on demand; ``eiwo.parse_canonical`` and ``eiwo_ack.parse_canonical``
 also read ``canonical`` of every record, as a caller that stores canonical records does.
 ``eiwo.layout_and_rules`` is a diagnostic, not an adapter path: the layout and the rules between fields
-without the canonical check, to show how the parse time divides.
+(``check_rules``, as parse runs them) without the canonical check, to show how the parse time divides.
 """
 
 from __future__ import annotations
@@ -135,12 +135,12 @@ def case(name: str, n: int) -> dict[str, Any]:
     if name in ("eiwo.parse", "eiwo.parse_canonical"):
         good, secs = drain(EiwoAdapter(), iwo_file(n), "detail", name.endswith("canonical"))
     elif name == "eiwo.layout_and_rules":  # diagnostic: the same checks short of the canonical model
-        from adapters.employer.eiwo import DETAIL, check_detail
+        from adapters.employer.eiwo import DETAIL, check_rules
 
         details = [r for r in iwo_file(n).split(b"\n") if r[:3] == b"DTL"]
         t0 = time.perf_counter()
         for raw in details:
-            check_detail(DETAIL.parse(raw))
+            check_rules(DETAIL.parse(raw))
         good, secs = len(details), time.perf_counter() - t0
     elif name in ("eiwo_ack.parse", "eiwo_ack.parse_canonical"):
         good, secs = drain(EiwoAckAdapter(), ack_file(n), "ack", name.endswith("canonical"))

@@ -22,7 +22,7 @@ model's error gives (``FEIN_INVALID``, ``STATE_CODE``, ``EMAIL_FORMAT``, ``VALUE
 it is about, yet the order is built only when ``canonical`` is first read (``DeferredParsed``), from a
 copy of the data as parsed: building it costs more than parsing the record. ``refusal_possible`` decides
 from the parsed data whether the model could refuse it, and only then is it built at once. Nearly every
-rule of the model is already enforced by the layout and ``check_detail``: text fields are blank (None)
+rule of the model is already enforced by the layout and ``check_rules``: text fields are blank (None)
 or hold a printable non-blank character; the case id carries the pattern that excludes what ``CaseId``
 refuses; SSNs use the same SSA expression; ZIP codes, phones and the payee FIPS are digits of the
 model's width; amounts are unsigned with two decimals; 2-digit day counts and the CCPA percent fit their
@@ -46,6 +46,7 @@ between the detail record and the canonical order, shared with the e-IWO XML ada
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import operator
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -106,9 +107,18 @@ AMOUNT_FREQUENCY = tuple(
     (f.name[: -len("frequency")] + "amount", f.name) for f in DETAIL.data_fields if f.name.endswith("_frequency")
 )
 BIRTH_DATES = ("employee_birth_date", *(f"child{k}_birth_date" for k in range(1, 7)))
+_BIRTH_DATES = operator.itemgetter(*BIRTH_DATES)
 _DTL_FIELDS = tuple(DETAIL.empty())
 AMOUNT_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "amount")
 DATE_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "date")
+RULE_FIELDS = frozenset(  # what check_rules reads
+    (
+        "action_code",
+        "document_date",
+        *BIRTH_DATES,
+        *itertools.chain(*AMOUNT_FREQUENCY, *itertools.chain(*ACTIONS.values())),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +154,14 @@ def _typed(d: Mapping[str, Any], name: str) -> Any:
 
 
 def check_detail(d: Mapping[str, Any]) -> None:
-    """The DTL rules between fields; raise ``RecordError`` naming the field (no personal data).
+    """``check_rules`` on a detail's values as ``parse`` gives them or in their JSON form."""
+    check_rules({name: _typed(d, name) for name in RULE_FIELDS})
+
+
+def check_rules(d: Mapping[str, Any]) -> None:
+    """The DTL rules between fields, on values as ``parse`` gives them (every field of ``RULE_FIELDS``
+    present); raise ``RecordError`` naming the field (no personal data). Parse calls it directly: it
+    runs once per record.
 
     Action codes (mappings/codes/eiwo_action.csv): what each action requires and forbids, e.g. the
     lump-sum amount only and always on LUM. DTL 28-43: a frequency is required once its amount is
@@ -153,21 +170,18 @@ def check_detail(d: Mapping[str, Any]) -> None:
     action = d["action_code"]
     requires, forbids = ACTIONS[action]
     for name in requires:
-        if not filled(_typed(d, name)):
+        if not filled(d[name]):
             raise DETAIL.field_error(name, "ACTION_FIELD_REQUIRED", f"required when the action is {action}")
-    for name in forbids:
-        if filled(_typed(d, name)):
-            raise DETAIL.field_error(
-                name, "ACTION_FIELD_FORBIDDEN", f"must be blank or zero when the action is {action}"
-            )
+    if any(map(d.__getitem__, forbids)):  # typed values: truth is filled(); the loop below names the field
+        name = next(name for name in forbids if filled(d[name]))
+        raise DETAIL.field_error(name, "ACTION_FIELD_FORBIDDEN", f"must be blank or zero when the action is {action}")
     for amount, frequency in AMOUNT_FREQUENCY:
-        if d.get(frequency) is None and filled(_typed(d, amount)):
+        if d[frequency] is None and filled(d[amount]):
             raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
-    document_date = _typed(d, "document_date")
+    document_date = d["document_date"]
     if document_date is None:  # zeros read as no date: the canonical order refuses it (refusal_possible)
         return
-    for name in BIRTH_DATES:
-        born = _typed(d, name)
+    for name, born in zip(BIRTH_DATES, _BIRTH_DATES(d), strict=True):
         if born is not None and born > document_date:
             raise DETAIL.field_error(name, "DATE_ORDER", "birth date is after the document date")
 
@@ -407,7 +421,7 @@ assert [suffix for _, suffix in _CHILD_KEYS[:2]] == ["last_name", "first_name"] 
 
 
 def refusal_possible(d: Mapping[str, Any]) -> bool:
-    """True when ``IncomeWithholdingOrder`` might refuse this parsed DTL that passed ``check_detail``
+    """True when ``IncomeWithholdingOrder`` might refuse this parsed DTL that passed ``check_rules``
     (what is left to check, and why the rest cannot fail: the module docstring). Conservative: True means
     "build the order now and see", never the reverse."""
     if (
@@ -516,7 +530,7 @@ class _Parser:
                     "document_tracking_id", "DUPLICATE_TRACKING_ID", "already used by an earlier order in this file"
                 )
             self.tracking.add(tracking)
-            check_detail(data)
+            check_rules(data)
             if batch.ein is not None and data["employer_fein"] != batch.ein:  # §1.1: one batch per employer EIN
                 raise DETAIL.field_error("employer_fein", "FEIN_NOT_BATCH_EIN", "differs from the batch header's EIN")
             order = to_order(data) if refusal_possible(data) else None

@@ -77,7 +77,7 @@ class Disposition:
     reason: str | None
     actions: frozenset[str]
     requires: tuple[str, ...]
-    allows: frozenset[str]
+    forbids: tuple[str, ...]  # the conditional fields of the groups it does not allow
 
 
 STATUSES = load_codes("eiwo_ack_status")
@@ -96,12 +96,13 @@ def _dispositions() -> dict[tuple[str, str | None], Disposition]:
         status, reason = row["status"], row["reason"] or None
         if status not in STATUSES or (reason is not None and reason not in REASONS):
             raise LayoutError(f"eiwo_ack_disposition row {code}: status/reason not in their code tables")
+        allows = table_names("eiwo_ack_disposition", code, "allows", set(CONDITIONAL.values()))
         out[(status, reason)] = Disposition(
             status,
             reason,
             frozenset(table_names("eiwo_ack_disposition", code, "actions", ACTION_REQUIRES)),
             table_names("eiwo_ack_disposition", code, "requires", _FIELDS),
-            frozenset(table_names("eiwo_ack_disposition", code, "allows", set(CONDITIONAL.values()))),
+            tuple(name for name, group in CONDITIONAL.items() if group not in allows),
         )
     return out
 
@@ -141,11 +142,11 @@ def check_ack(d: Mapping[str, Any]) -> Disposition:
             raise ACK.field_error(
                 name, "DISPOSITION_FIELD_REQUIRED", f"required with status {status} reason {reason or 'blank'}"
             )
-    for name, group in CONDITIONAL.items():
-        if group not in rule.allows and filled(d.get(name)):
-            raise ACK.field_error(
-                name, "DISPOSITION_FIELD_FORBIDDEN", f"must be blank with status {status} reason {reason or 'blank'}"
-            )
+    if any(map(d.get, rule.forbids)):  # parsed values: truth is filled(); the loop below names the field
+        name = next(name for name in rule.forbids if filled(d.get(name)))
+        raise ACK.field_error(
+            name, "DISPOSITION_FIELD_FORBIDDEN", f"must be blank with status {status} reason {reason or 'blank'}"
+        )
     return rule
 
 

@@ -134,16 +134,18 @@ class EnvelopeReader:
     # ---- the loop
     def run(self, stream: BinaryIO, detail: Callable[[int, bytes, Batch], Result]) -> Iterator[Result]:
         """Yield a result per record; detail records go to ``detail`` with the batch they sit in."""
+        code = self.env.detail_code
         try:
             for line_no, raw in iter_records(stream, self.env.length):
                 self.records += 1
+                if raw[:3] == code:  # nearly every record: tested first (no header or trailer starts so)
+                    yield detail(line_no, raw, self.enter_detail(line_no))
+                    continue
                 kind = raw[:2]
                 if kind in HEADERS:
                     yield self.header(line_no, raw)
                 elif kind in TRAILERS:
                     yield self.trailer(line_no, raw)
-                elif raw[:3] == self.env.detail_code:
-                    yield detail(line_no, raw, self.enter_detail(line_no))
                 else:
                     yield self.reject(line_no, self.unknown(raw), None)
         except FileStructureError as exc:  # framing damage explains the later faults: report it first
@@ -228,7 +230,8 @@ class EnvelopeReader:
 
     def enter_detail(self, line_no: int) -> Batch:
         """Count a detail record in its batch (rejected ones too: the sender counted them)."""
-        self.need_file(line_no)
+        if self.file is not _State.OPEN:
+            self.need_file(line_no)
         if self.batch is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: detail record outside a batch")
             self.batch = Batch(None, None, line_no)
@@ -470,7 +473,10 @@ def table_names(table: str, code: str, column: str, known: Iterable[str]) -> tup
 
 def filled(value: Any) -> bool:
     """Present, for a rule between fields: not blank, and not zero for an amount (Kansas writes unused
-    amounts as zeros and employers may write unused dates as zeros, which parse as None)."""
+    amounts as zeros and employers may write unused dates as zeros, which parse as None).
+
+    For values as parse gives them this is their truth value (blank is None, text is never empty, an
+    amount is false exactly when zero), so a rule about many fields at once can ask ``any`` in C."""
     return value is not None and value != 0
 
 
