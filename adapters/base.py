@@ -8,7 +8,7 @@ has been reported, so the caller chooses between accepting a partial file and re
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol, runtime_checkable
 
@@ -36,6 +36,38 @@ class Parsed:
     data: dict[str, Any]
     line: int = 0
     canonical: Any = None
+
+
+class DeferredParsed(Parsed):
+    """A ``Parsed`` whose canonical record is built by ``build(*args)`` when ``canonical`` is first read,
+    then kept.
+
+    Validating a pydantic record costs more than parsing the record it comes from, and many callers never
+    read it (they match SSNs, count, or write ``data`` again). The adapter must already have proved while
+    parsing that the build succeeds, so reading ``canonical`` never raises; ``args`` hold what it is built
+    from (``data`` itself, or a copy where a caller's later changes to ``data`` must not reach it).
+    """
+
+    __slots__ = ("_args", "_build", "_model")
+
+    def __init__(
+        self, record_no: int, rtype: str, data: dict[str, Any], line: int, build: Callable[..., Any], *args: Any
+    ) -> None:
+        # assigned directly, not through Parsed.__init__: this runs once per record of large files
+        self.record_no, self.type, self.data, self.line = record_no, rtype, data, line
+        self._build, self._model = build, None
+        self._args: tuple[Any, ...] | None = args
+
+    @property
+    def canonical(self) -> Any:
+        if self._args is not None:
+            self._model = self._build(*self._args)
+            self._args = None
+        return self._model
+
+    @canonical.setter
+    def canonical(self, value: Any) -> None:
+        self._model, self._args = value, None
 
 
 @dataclass(slots=True)

@@ -15,9 +15,12 @@ ceiling's 300 bytes and 35 fields, so besides records/s the ratios are also give
 (records/s x fields), the fair measure of per-field validation work.
 
 Each case runs in its own child process, so its peak RSS is its own; input is generated in the child
-before the clock starts (orders rendered by the adapter itself, every one valid). ``eiwo.layout_and_rules``
-is a diagnostic, not an adapter path: the layout and the rules between fields without building the
-canonical order, to show how the parse time divides.
+before the clock starts (orders rendered by the adapter itself, every one valid). ``eiwo.parse`` and
+``eiwo_ack.parse`` check every record (layout, rules, and whether the canonical model could refuse it)
+and build the canonical record only on demand; ``eiwo.parse_canonical`` and ``eiwo_ack.parse_canonical``
+also read ``canonical`` of every record, as a caller that stores canonical records does.
+``eiwo.layout_and_rules`` is a diagnostic, not an adapter path: the layout and the rules between fields
+(``check_rules``, as parse runs them) without the canonical check, to show how the parse time divides.
 """
 
 from __future__ import annotations
@@ -110,12 +113,17 @@ def ack_file(n: int) -> bytes:
     return b"".join(EiwoAckAdapter().render(records))
 
 
-def drain(adapter: Any, data: bytes, kind: str) -> tuple[int, float]:
-    """Parse everything (canonical records included) and drop it; count good records of ``kind``."""
+def drain(adapter: Any, data: bytes, kind: str, canonical: bool = False) -> tuple[int, float]:
+    """Parse everything and drop it; count good records of ``kind``. ``canonical`` also reads (so builds)
+    every good record's canonical record."""
     from adapters.base import Parsed
 
     t0 = time.perf_counter()
-    good = sum(1 for r in adapter.parse(io.BytesIO(data)) if isinstance(r, Parsed) and r.type == kind)
+    good = sum(
+        1
+        for r in adapter.parse(io.BytesIO(data))
+        if isinstance(r, Parsed) and r.type == kind and (not canonical or r.canonical is not None)
+    )
     return good, time.perf_counter() - t0
 
 
@@ -124,18 +132,18 @@ def case(name: str, n: int) -> dict[str, Any]:
     from adapters.employer.eiwo import EiwoAdapter
     from adapters.employer.eiwo_ack import EiwoAckAdapter
 
-    if name == "eiwo.parse":
-        good, secs = drain(EiwoAdapter(), iwo_file(n), "detail")
+    if name in ("eiwo.parse", "eiwo.parse_canonical"):
+        good, secs = drain(EiwoAdapter(), iwo_file(n), "detail", name.endswith("canonical"))
     elif name == "eiwo.layout_and_rules":  # diagnostic: the same checks short of the canonical model
-        from adapters.employer.eiwo import DETAIL, check_detail
+        from adapters.employer.eiwo import DETAIL, check_rules
 
         details = [r for r in iwo_file(n).split(b"\n") if r[:3] == b"DTL"]
         t0 = time.perf_counter()
         for raw in details:
-            check_detail(DETAIL.parse(raw))
+            check_rules(DETAIL.parse(raw))
         good, secs = len(details), time.perf_counter() - t0
-    elif name == "eiwo_ack.parse":
-        good, secs = drain(EiwoAckAdapter(), ack_file(n), "ack")
+    elif name in ("eiwo_ack.parse", "eiwo_ack.parse_canonical"):
+        good, secs = drain(EiwoAckAdapter(), ack_file(n), "ack", name.endswith("canonical"))
     elif name == "eiwo.render_records":  # parse output → file: layout render + proof + counts
         adapter = EiwoAdapter()
         records = [{"type": p.type, "data": p.data} for p in adapter.parse(io.BytesIO(iwo_file(n)))]  # type: ignore[union-attr]
@@ -208,7 +216,15 @@ def main() -> None:
     if a.case:
         print(json.dumps(case(a.case, a.orders)))
         return
-    names = ("eiwo.parse", "eiwo.layout_and_rules", "eiwo_ack.parse", "eiwo.render_records", "eiwo.render_orders")
+    names = (
+        "eiwo.parse",
+        "eiwo.parse_canonical",
+        "eiwo.layout_and_rules",
+        "eiwo_ack.parse",
+        "eiwo_ack.parse_canonical",
+        "eiwo.render_records",
+        "eiwo.render_orders",
+    )
     rates: dict[str, list[float]] = {n: [] for n in (*names, "parse_ceiling", "write_ceiling")}
     rss: dict[str, float] = {}
     for _ in range(a.rounds):  # alternate, so ours and the ceilings see the same machine
@@ -239,11 +255,17 @@ def main() -> None:
                 "bench": "ratio",
                 "eiwo_parse_vs_validate": round(med["eiwo.parse"] / p, 3),
                 "eiwo_parse_vs_validate_per_field": round(med["eiwo.parse"] * DTL_FIELDS / (p * CEILING_FIELDS), 2),
+                "eiwo_parse_canonical_vs_validate_per_field": round(
+                    med["eiwo.parse_canonical"] * DTL_FIELDS / (p * CEILING_FIELDS), 2
+                ),
                 "eiwo_layout_and_rules_vs_validate_per_field": round(
                     med["eiwo.layout_and_rules"] * DTL_FIELDS / (p * CEILING_FIELDS), 2
                 ),
                 "ack_parse_vs_validate": round(med["eiwo_ack.parse"] / p, 3),
                 "ack_parse_vs_validate_per_field": round(med["eiwo_ack.parse"] * ACK_FIELDS / (p * CEILING_FIELDS), 2),
+                "ack_parse_canonical_vs_validate_per_field": round(
+                    med["eiwo_ack.parse_canonical"] * ACK_FIELDS / (p * CEILING_FIELDS), 2
+                ),
                 "render_records_vs_percent": round(med["eiwo.render_records"] / w, 3),
                 "render_records_vs_percent_per_field": round(
                     med["eiwo.render_records"] * DTL_FIELDS / (w * CEILING_FIELDS), 2

@@ -17,6 +17,23 @@ document, FEIN not the batch's, repeated tracking id, canonical checks such as t
 the record and parsing goes on; envelope faults (nesting, control numbers, counts, truncation) are
 raised together after the last record (``eiwo_common``).
 
+**Canonical.** A detail the canonical ``IncomeWithholdingOrder`` refuses is rejected with the code the
+model's error gives (``FEIN_INVALID``, ``STATE_CODE``, ``EMAIL_FORMAT``, ``VALUE_INVALID``) on the DTL field
+it is about, yet the order is built only when ``canonical`` is first read (``DeferredParsed``), from a
+copy of the data as parsed: building it costs more than parsing the record. ``refusal_possible`` decides
+from the parsed data whether the model could refuse it, and only then is it built at once. Nearly every
+rule of the model is already enforced by the layout and ``check_rules``: text fields are blank (None)
+or hold a printable non-blank character; the case id carries the pattern that excludes what ``CaseId``
+refuses; SSNs use the same SSA expression; ZIP codes, phones and the payee FIPS are digits of the
+model's width; amounts are unsigned with two decimals; 2-digit day counts and the CCPA percent fit their
+bounds; every frequency letter maps to a ``Frequency`` (at load); a frequency is required once its
+amount is above zero; the employer, employee and obligee each have the required field the model needs
+to identify them. What is left is checked per record: the FEIN prefix, USPS states, e-mail addresses, an
+employer-contact address or a child slot with parts but without what the model needs (a line, city or
+ZIP; a first or last name), a document date of zeros (read as no date), and the model's action rules
+(``eiwo_common.ModelRules``). tests/adapters/employer/test_eiwo_canonical_check.py puts edge values into
+every field of a valid DTL to prove it.
+
 Rendering takes the records of ``parse`` (written as given, counts checked) or canonical orders —
 ``{"type": "order", "data": <IncomeWithholdingOrder JSON>}`` or any record carrying an
 ``IncomeWithholdingOrder`` as ``canonical`` (``csgate convert``). Orders outside a given batch are
@@ -29,6 +46,8 @@ between the detail record and the canonical order, shared with the e-IWO XML ada
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -38,15 +57,17 @@ from typing import Any, BinaryIO, ClassVar
 
 from pydantic import ValidationError
 
-from adapters.base import Direction, Parsed, Result, SourceInfo
-from adapters.canonical import Frequency, IncomeWithholdingOrder
+from adapters.base import DeferredParsed, Direction, Parsed, Result, SourceInfo
+from adapters.canonical import Email, Fein, Frequency, IncomeWithholdingOrder
 from adapters.employer.eiwo_common import (
+    Accepts,
     AddressMap,
     Batch,
     Envelope,
     EnvelopeReader,
     EnvelopeWriter,
     Keys,
+    ModelRules,
     canonical_error,
     field_for,
     filled,
@@ -86,9 +107,18 @@ AMOUNT_FREQUENCY = tuple(
     (f.name[: -len("frequency")] + "amount", f.name) for f in DETAIL.data_fields if f.name.endswith("_frequency")
 )
 BIRTH_DATES = ("employee_birth_date", *(f"child{k}_birth_date" for k in range(1, 7)))
+_BIRTH_DATES = operator.itemgetter(*BIRTH_DATES)
 _DTL_FIELDS = tuple(DETAIL.empty())
 AMOUNT_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "amount")
 DATE_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "date")
+RULE_FIELDS = frozenset(  # what check_rules reads
+    (
+        "action_code",
+        "document_date",
+        *BIRTH_DATES,
+        *itertools.chain(*AMOUNT_FREQUENCY, *itertools.chain(*ACTIONS.values())),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +154,14 @@ def _typed(d: Mapping[str, Any], name: str) -> Any:
 
 
 def check_detail(d: Mapping[str, Any]) -> None:
-    """The DTL rules between fields; raise ``RecordError`` naming the field (no personal data).
+    """``check_rules`` on a detail's values as ``parse`` gives them or in their JSON form."""
+    check_rules({name: _typed(d, name) for name in RULE_FIELDS})
+
+
+def check_rules(d: Mapping[str, Any]) -> None:
+    """The DTL rules between fields, on values as ``parse`` gives them (every field of ``RULE_FIELDS``
+    present); raise ``RecordError`` naming the field (no personal data). Parse calls it directly: it
+    runs once per record.
 
     Action codes (mappings/codes/eiwo_action.csv): what each action requires and forbids, e.g. the
     lump-sum amount only and always on LUM. DTL 28-43: a frequency is required once its amount is
@@ -133,19 +170,18 @@ def check_detail(d: Mapping[str, Any]) -> None:
     action = d["action_code"]
     requires, forbids = ACTIONS[action]
     for name in requires:
-        if not filled(_typed(d, name)):
+        if not filled(d[name]):
             raise DETAIL.field_error(name, "ACTION_FIELD_REQUIRED", f"required when the action is {action}")
-    for name in forbids:
-        if filled(_typed(d, name)):
-            raise DETAIL.field_error(
-                name, "ACTION_FIELD_FORBIDDEN", f"must be blank or zero when the action is {action}"
-            )
+    if any(map(d.__getitem__, forbids)):  # typed values: truth is filled(); the loop below names the field
+        name = next(name for name in forbids if filled(d[name]))
+        raise DETAIL.field_error(name, "ACTION_FIELD_FORBIDDEN", f"must be blank or zero when the action is {action}")
     for amount, frequency in AMOUNT_FREQUENCY:
-        if d.get(frequency) is None and filled(_typed(d, amount)):
+        if d[frequency] is None and filled(d[amount]):
             raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
-    document_date = _typed(d, "document_date")
-    for name in BIRTH_DATES:
-        born = _typed(d, name)
+    document_date = d["document_date"]
+    if document_date is None:  # zeros read as no date: the canonical order refuses it (refusal_possible)
+        return
+    for name, born in zip(BIRTH_DATES, _BIRTH_DATES(d), strict=True):
         if born is not None and born > document_date:
             raise DETAIL.field_error(name, "DATE_ORDER", "birth date is after the document date")
 
@@ -373,6 +409,38 @@ def _error_field(loc: tuple[str | int, ...], d: Mapping[str, Any]) -> str | None
     return f"child{slots[loc[1]]}_{suffix}" if loc[1] < len(slots) else None
 
 
+_FEIN = Accepts(Fein)
+_EMAIL = Accepts(Email | None)
+_ORDER_RULES = ModelRules(IncomeWithholdingOrder, ("action",), ("lump_sum_amount",))
+_CHILD_NAMES = tuple(
+    (fields[0][1], fields[1][1], operator.itemgetter(*(name for _, name in fields[2:])))
+    for fields in _CHILD_SLOT_FIELDS
+)
+_NO_CHILD_DETAILS = (None,) * (len(_CHILD_KEYS) - 2)
+assert [suffix for _, suffix in _CHILD_KEYS[:2]] == ["last_name", "first_name"]  # what _CHILD_NAMES takes
+
+
+def refusal_possible(d: Mapping[str, Any]) -> bool:
+    """True when ``IncomeWithholdingOrder`` might refuse this parsed DTL that passed ``check_rules``
+    (what is left to check, and why the rest cannot fail: the module docstring). Conservative: True means
+    "build the order now and see", never the reverse."""
+    if (
+        d["document_date"] is None
+        or not _ORDER_RULES[d["action_code"], bool(d["lump_sum_amount"])]
+        or not _FEIN[d["employer_fein"]]
+        or not _EMAIL[d["employee_contact_email"]]
+        or not _EMAIL[d["employer_contact_email"]]
+    ):
+        return True
+    for address in _ADDRESSES:
+        if address.refusal_possible(d):
+            return True
+    for last, first, details in _CHILD_NAMES:  # a child needs a first or last name (PersonName, Person)
+        if d[last] is None and d[first] is None and details(d) != _NO_CHILD_DETAILS:
+            return True
+    return False
+
+
 def to_order(d: Mapping[str, Any], **portal: Any) -> IncomeWithholdingOrder:
     """``order_from_dtl`` with failures as ``RecordError``; ``portal`` adds the S-file error fields."""
     try:
@@ -462,13 +530,15 @@ class _Parser:
                     "document_tracking_id", "DUPLICATE_TRACKING_ID", "already used by an earlier order in this file"
                 )
             self.tracking.add(tracking)
-            check_detail(data)
+            check_rules(data)
             if batch.ein is not None and data["employer_fein"] != batch.ein:  # §1.1: one batch per employer EIN
                 raise DETAIL.field_error("employer_fein", "FEIN_NOT_BATCH_EIN", "differs from the batch header's EIN")
-            order = to_order(data)
+            order = to_order(data) if refusal_possible(data) else None
         except RecordError as err:
             return self.env.reject(line_no, err, "detail")
-        return Parsed(self.env.next_no(), "detail", data, line_no, order)
+        if order is not None:
+            return Parsed(self.env.next_no(), "detail", data, line_no, order)
+        return DeferredParsed(self.env.next_no(), "detail", data, line_no, to_order, dict(data))
 
     def result(self, line_no: int, raw: bytes) -> Result:
         layout = self.a.result_layout(raw)

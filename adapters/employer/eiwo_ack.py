@@ -13,6 +13,20 @@ Status and reason are read as the first non-blank character of 154-155 and 156-1
 because Chart D-4 may define 1-byte fields inside those positions (§1.7.1). A ``K`` file is read with
 the same layout and its Portal error fields go to ``EmployerAck.portal_errors`` (UNCONFIRMED, §1.7.1).
 
+**Canonical.** An ACK the canonical ``EmployerAck`` refuses is rejected with the code the model's error
+gives (``FEIN_INVALID``, ``STATE_CODE``, ``VALUE_INVALID``...) on the ACK field it is about, yet the
+acknowledgment is built only when ``canonical`` is first read (``DeferredParsed``), from a copy of the
+data as parsed. ``refusal_possible`` decides from the parsed data whether the model could refuse it, and
+only then is it built at once. The layout and ``check_ack`` already enforce most of the model: text is
+blank (None) or printable and non-blank, SSNs pass the SSA expression, ZIP codes and the joined phone are
+digits of the model's width, amounts are unsigned with two decimals, status and reason are table codes.
+What is left is checked per record: the case id (``CaseId``: this layout has no pattern for it), the
+FEIN prefixes, USPS states, an employee without a first or last name that is not identified by SSN
+alone, an address with parts but no line, city or ZIP, a new employer without a name, and the model's
+disposition rules (``eiwo_common.ModelRules``, keyed by action, status, reason and whether the corrected
+FEIN and the other state are given). tests/adapters/employer/test_eiwo_canonical_check.py puts edge
+values into every field of a valid ACK to prove it.
+
 ``OrderIndex`` answers "which order does this acknowledgment answer" (§1.10): by tracking id, else
 case id + employer FEIN + SSN; an ``EMP`` notice by SSN (and FEIN), possibly several orders.
 """
@@ -26,14 +40,17 @@ from typing import Any, BinaryIO, ClassVar
 
 from pydantic import ValidationError
 
-from adapters.base import Direction, Parsed, Result, SourceInfo
-from adapters.canonical import EiwoActionCode, EmployerAck, IncomeWithholdingOrder
+from adapters.base import DeferredParsed, Direction, Parsed, Result, SourceInfo
+from adapters.canonical import CaseId, EiwoActionCode, EmployerAck, Fein, IncomeWithholdingOrder
 from adapters.employer.eiwo_common import (
+    STATE,
+    Accepts,
     AddressMap,
     Batch,
     Envelope,
     EnvelopeReader,
     EnvelopeWriter,
+    ModelRules,
     canonical_error,
     field_for,
     filled,
@@ -60,7 +77,7 @@ class Disposition:
     reason: str | None
     actions: frozenset[str]
     requires: tuple[str, ...]
-    allows: frozenset[str]
+    forbids: tuple[str, ...]  # the conditional fields of the groups it does not allow
 
 
 STATUSES = load_codes("eiwo_ack_status")
@@ -79,12 +96,13 @@ def _dispositions() -> dict[tuple[str, str | None], Disposition]:
         status, reason = row["status"], row["reason"] or None
         if status not in STATUSES or (reason is not None and reason not in REASONS):
             raise LayoutError(f"eiwo_ack_disposition row {code}: status/reason not in their code tables")
+        allows = table_names("eiwo_ack_disposition", code, "allows", set(CONDITIONAL.values()))
         out[(status, reason)] = Disposition(
             status,
             reason,
             frozenset(table_names("eiwo_ack_disposition", code, "actions", ACTION_REQUIRES)),
             table_names("eiwo_ack_disposition", code, "requires", _FIELDS),
-            frozenset(table_names("eiwo_ack_disposition", code, "allows", set(CONDITIONAL.values()))),
+            tuple(name for name, group in CONDITIONAL.items() if group not in allows),
         )
     return out
 
@@ -124,11 +142,11 @@ def check_ack(d: Mapping[str, Any]) -> Disposition:
             raise ACK.field_error(
                 name, "DISPOSITION_FIELD_REQUIRED", f"required with status {status} reason {reason or 'blank'}"
             )
-    for name, group in CONDITIONAL.items():
-        if group not in rule.allows and filled(d.get(name)):
-            raise ACK.field_error(
-                name, "DISPOSITION_FIELD_FORBIDDEN", f"must be blank with status {status} reason {reason or 'blank'}"
-            )
+    if any(map(d.get, rule.forbids)):  # parsed values: truth is filled(); the loop below names the field
+        name = next(name for name in rule.forbids if filled(d.get(name)))
+        raise ACK.field_error(
+            name, "DISPOSITION_FIELD_FORBIDDEN", f"must be blank with status {status} reason {reason or 'blank'}"
+        )
     return rule
 
 
@@ -203,6 +221,43 @@ def ack_from_record(data: Mapping[str, Any]) -> EmployerAck:
         raise canonical_error(ACK, first, field_for(tuple(first["loc"]), _LOC_FIELD)) from None
 
 
+_CASE_ID = Accepts(CaseId | None)
+_FEIN = Accepts(Fein | None)
+_ACK_RULES = ModelRules(EmployerAck, ("action", "disposition", "reason"), ("corrected_fein", "multi_iwo_state"))
+_NCP_ADDRESS, _NEW_EMPLOYER_ADDRESS = _ADDRESSES
+
+
+def refusal_possible(d: Mapping[str, Any]) -> bool:
+    """True when ``EmployerAck`` might refuse this parsed ACK that passed ``check_ack`` (what is left to
+    check, and why the rest cannot fail: the module docstring). Conservative: True means "build the
+    acknowledgment now and see", never the reverse."""
+    if (
+        not _CASE_ID[d["case_id"]]
+        or not _FEIN[d["employer_fein"]]
+        or not _FEIN[d["corrected_fein"]]
+        or not STATE[d["multi_iwo_state"]]
+        or not _ACK_RULES[
+            d["action_code"],
+            d["disposition_status"],
+            d["disposition_reason"],
+            d["corrected_fein"] is not None,
+            d["multi_iwo_state"] is not None,
+        ]
+    ):
+        return True
+    # a name needs a first or last part (PersonName); a person needs an SSN or a name (Person)
+    if (
+        d["employee_last_name"] is None
+        and d["employee_first_name"] is None
+        and (d["employee_ssn"] is None or d["employee_middle_name"] is not None or d["employee_suffix"] is not None)
+    ):
+        return True
+    if _NCP_ADDRESS.refusal_possible(d) or _NEW_EMPLOYER_ADDRESS.refusal_possible(d):
+        return True
+    # a new employer has no FEIN here, so it needs its name (Employer)
+    return d["new_employer_name"] is None and _NEW_EMPLOYER_ADDRESS.given(d)
+
+
 def record_from_ack(ack: EmployerAck) -> dict[str, Any]:
     """The ``ack`` record data for a canonical acknowledgment: the inverse of ``ack_from_record``
     (unused amounts written as zeros, like the e-IWO detail record)."""
@@ -259,10 +314,12 @@ class EiwoAckAdapter:
                 data["disposition_status"] = _first(data["disposition_status"])
                 data["disposition_reason"] = _first(data["disposition_reason"])
                 check_ack(data)
-                canonical = ack_from_record(data)
+                canonical = ack_from_record(data) if refusal_possible(data) else None
             except RecordError as err:
                 return reader.reject(line_no, err, "ack")
-            return Parsed(reader.next_no(), "ack", data, line_no, canonical)
+            if canonical is not None:
+                return Parsed(reader.next_no(), "ack", data, line_no, canonical)
+            return DeferredParsed(reader.next_no(), "ack", data, line_no, ack_from_record, dict(data))
 
         return reader.run(stream, ack)
 

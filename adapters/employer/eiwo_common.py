@@ -12,7 +12,10 @@ checks the nesting ``FH? (BH? detail+ BT?)+ FT?``, control numbers and counts; `
 headers and trailers around rendered detail lines and computes every count itself. ``table_names`` and
 ``filled`` serve the rule tables in ``mappings/codes/eiwo_*.csv``; ``AddressMap``, ``put``, ``get`` and
 ``field_for`` move values between a record and dotted canonical paths (``employer.addresses[0]``) and
-name the record field a canonical validation error is about.
+name the record field a canonical validation error is about. ``Accepts``, ``ModelRules`` and
+``AddressMap.refusal_possible`` let both adapters decide cheaply whether the canonical model could refuse
+a parsed record, with the model's own types and validators, so the canonical record need not be built
+during parse (``adapters.base.DeferredParsed``).
 
 Count rules (DERIVED from Kansas's reader and writer, §1.1): a batch trailer's Record Count is the number
 of detail records in its batch, a file trailer's Batch Count the number of batches; the count a level
@@ -24,11 +27,15 @@ from __future__ import annotations
 
 import enum
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters.base import Parsed, Rejected, Result
+from adapters.canonical import UspsState
 from adapters.errors import FileStructureError, LayoutError, RecordError
 from adapters.layout import Layout, load_code_rows, load_layout
 from adapters.records import iter_records
@@ -127,16 +134,18 @@ class EnvelopeReader:
     # ---- the loop
     def run(self, stream: BinaryIO, detail: Callable[[int, bytes, Batch], Result]) -> Iterator[Result]:
         """Yield a result per record; detail records go to ``detail`` with the batch they sit in."""
+        code = self.env.detail_code
         try:
             for line_no, raw in iter_records(stream, self.env.length):
                 self.records += 1
+                if raw[:3] == code:  # nearly every record: tested first (no header or trailer starts so)
+                    yield detail(line_no, raw, self.enter_detail(line_no))
+                    continue
                 kind = raw[:2]
                 if kind in HEADERS:
                     yield self.header(line_no, raw)
                 elif kind in TRAILERS:
                     yield self.trailer(line_no, raw)
-                elif raw[:3] == self.env.detail_code:
-                    yield detail(line_no, raw, self.enter_detail(line_no))
                 else:
                     yield self.reject(line_no, self.unknown(raw), None)
         except FileStructureError as exc:  # framing damage explains the later faults: report it first
@@ -221,7 +230,8 @@ class EnvelopeReader:
 
     def enter_detail(self, line_no: int) -> Batch:
         """Count a detail record in its batch (rejected ones too: the sender counted them)."""
-        self.need_file(line_no)
+        if self.file is not _State.OPEN:
+            self.need_file(line_no)
         if self.batch is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: detail record outside a batch")
             self.batch = Batch(None, None, line_no)
@@ -463,7 +473,10 @@ def table_names(table: str, code: str, column: str, known: Iterable[str]) -> tup
 
 def filled(value: Any) -> bool:
     """Present, for a rule between fields: not blank, and not zero for an amount (Kansas writes unused
-    amounts as zeros and employers may write unused dates as zeros, which parse as None)."""
+    amounts as zeros and employers may write unused dates as zeros, which parse as None).
+
+    For values as parse gives them this is their truth value (blank is None, text is never empty, an
+    amount is false exactly when zero), so a rule about many fields at once can ask ``any`` in C."""
     return value is not None and value != 0
 
 
@@ -521,6 +534,83 @@ def canonical_error(layout: Layout, first: Mapping[str, Any], name: str | None) 
     return layout.field_error(name, code, why)
 
 
+# --------------------------------------------------------------------------- could the model refuse it?
+
+CACHE_LIMIT = 10_000  # distinct values remembered per check; later ones are judged each time
+
+
+class Accepts(dict[Any, bool]):
+    """``accepts[value]``: whether a canonical type accepts a value, judged once per distinct value (a dict
+    lookup after that: FEINs, states and e-mail addresses repeat from record to record). The type in
+    ``adapters/canonical.py`` stays the one rule."""
+
+    __slots__ = ("check",)
+
+    def __init__(self, annotation: Any) -> None:
+        super().__init__()
+        self.check: TypeAdapter[Any] = TypeAdapter(annotation)
+
+    def __missing__(self, value: Any) -> bool:
+        try:
+            self.check.validate_python(value)
+            ok = True
+        except ValidationError:
+            ok = False
+        if len(self) < CACHE_LIMIT:
+            self[value] = ok
+        return ok
+
+
+class ModelRules(dict[tuple[Any, ...], bool]):
+    """``rules[codes..., given...]``: whether a canonical model's rules between its fields (its
+    ``model_validator(mode="after")`` methods) accept a record, judged once per distinct key, so those
+    rules stay written once, in ``adapters/canonical.py``.
+
+    The rules of ``IncomeWithholdingOrder`` and ``EmployerAck`` read codes (action, disposition, reason)
+    and whether a field is given (a LUM order needs a lump sum, reason W a corrected FEIN), never what a
+    given value says (its own type checks that). So the key is the values of the ``codes`` fields, then
+    for each ``given`` field whether the canonical record holds it. The verdict is the model's validators
+    run on a record built without validation (``model_construct``): codes read by the model's own field
+    types, ``True`` standing in for each given value. A code those types refuse gives False, as does a
+    rule that fails. The proof tests (test_eiwo_canonical_check.py) hold the rules to reading no more.
+    """
+
+    __slots__ = ("codes", "given", "model", "rules", "types")
+
+    def __init__(self, model: type[BaseModel], codes: tuple[str, ...], given: tuple[str, ...]) -> None:
+        super().__init__()
+        self.model, self.codes, self.given = model, codes, given
+        self.types = tuple(TypeAdapter(_annotation(model, name)) for name in codes)
+        validators = model.__pydantic_decorators__.model_validators
+        self.rules = tuple(name for name, v in validators.items() if v.info.mode == "after")
+
+    def __missing__(self, key: tuple[Any, ...]) -> bool:
+        ok = self._judge(key)
+        if len(self) < CACHE_LIMIT:
+            self[key] = ok
+        return ok
+
+    def _judge(self, key: tuple[Any, ...]) -> bool:
+        n = len(self.codes)
+        try:
+            fields = {name: t.validate_python(v) for name, t, v in zip(self.codes, self.types, key, strict=False)}
+            fields |= {name: True if given else None for name, given in zip(self.given, key[n:], strict=True)}
+            record = self.model.model_construct(**fields)
+            for rule in self.rules:
+                getattr(record, rule)()
+        except ValueError:  # pydantic's ValidationError is one
+            return False
+        return True
+
+
+def _annotation(model: type[BaseModel], name: str) -> Any:
+    info = model.model_fields[name]
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+STATE = Accepts(UspsState | None)
+
+
 # --------------------------------------------------------------------------- addresses
 # e-IWO records spell every address the same way (DTL 9-14, 55-60, 75-80; ACK 16-21, 25-30):
 # ``<prefix>address_line1``, ``address_line2``, ``city``, ``state``, ``zip``, ``zip4``.
@@ -533,6 +623,7 @@ ADDRESS_PARTS = (
     ("zip5", "zip"),
     ("zip4", "zip4"),
 )
+_NO_ADDRESS = (None,) * len(ADDRESS_PARTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,16 +633,37 @@ class AddressMap:
     keys: Keys
     kind: str
     parts: tuple[tuple[str, str], ...]
+    values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # the record's values of ``parts``, in order
 
     @classmethod
     def of(cls, path: str, prefix: str, kind: str) -> AddressMap:
-        return cls(path_keys(path), kind, tuple((part, prefix + suffix) for part, suffix in ADDRESS_PARTS))
+        parts = tuple((part, prefix + suffix) for part, suffix in ADDRESS_PARTS)
+        return cls(path_keys(path), kind, parts, operator.itemgetter(*(name for _, name in parts)))
 
     def to_canonical(self, out: dict[str, Any], d: Mapping[str, Any], **extra: Any) -> None:
         """Put the address into ``out`` when any of its fields is filled."""
         address = {part: d.get(name) for part, name in self.parts}
         if any(v is not None for v in address.values()):
             put(out, self.keys, {"address_type": self.kind, **extra, **address})
+
+    def given(self, d: Mapping[str, Any]) -> bool:
+        """Whether the parsed record ``d`` (every field present) holds this address."""
+        return self.values(d) != _NO_ADDRESS
+
+    def refusal_possible(self, d: Mapping[str, Any]) -> bool:
+        """Whether ``Address`` could refuse what ``to_canonical`` makes of the parsed record ``d``: a state
+        that is not a USPS code, or a state or ZIP+4 alone (an address needs a line, a city or a ZIP code).
+        Every other part is text or digits of the width the model wants, by the layout."""
+        line1, line2, city, state, zip5, zip4 = self.values(d)
+        if not STATE[state]:
+            return True
+        return (
+            line1 is None
+            and line2 is None
+            and city is None
+            and zip5 is None
+            and (state is not None or zip4 is not None)
+        )
 
     def to_record(self, obj: Any, d: dict[str, Any]) -> None:
         """Set the record fields from the canonical record ``obj`` (blank when it has no such address)."""

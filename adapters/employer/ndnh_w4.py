@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
-from adapters.base import Direction, Rejected, Result, SourceInfo
+from adapters.base import DeferredParsed, Direction, Rejected, Result, SourceInfo
 from adapters.canonical import NewHire
 from adapters.employer.new_hire import (
     FIELD_TYPES,
@@ -33,7 +33,7 @@ from adapters.employer.new_hire import (
     w4_from_new_hire,
 )
 from adapters.errors import RecordError
-from adapters.labor.ndnh import DeferredParsed, NdnhAdapter, NdnhParser, record_error
+from adapters.labor.ndnh import NdnhAdapter, NdnhParser, record_error
 from adapters.labor.ndnh_spec import FieldRule
 from adapters.layout import load_codes
 from adapters.records import with_head
@@ -66,7 +66,7 @@ class _W4Parser(NdnhParser):
         if err is not None:
             return self.reject(line_no, err, "new_hire", raw)
         self.record_no += 1
-        return DeferredParsed(self.record_no, "new_hire", data, line_no, new_hire_from_w4, self.a.name)
+        return DeferredParsed(self.record_no, "new_hire", data, line_no, new_hire_from_w4, data, self.a.name)
 
 
 class _Transmission(NdnhAdapter):

@@ -34,10 +34,10 @@ from typing import Any, BinaryIO, ClassVar
 
 from stdnum.us import ein as stdnum_ein
 
-from adapters.base import Direction, Rejected, Result, SourceInfo
+from adapters.base import DeferredParsed, Direction, Rejected, Result, SourceInfo
 from adapters.canonical import AddressType, NewHire
 from adapters.errors import FileStructureError, LayoutError, RecordError
-from adapters.labor.ndnh import DeferredParsed, json_native
+from adapters.labor.ndnh import json_native
 from adapters.layout import MAPPINGS_DIR, Layout, load_layout
 from adapters.records import iter_records, with_head
 
@@ -385,7 +385,7 @@ class _Parser:
                 raise err
         except RecordError as err:
             return Rejected(self.record_no, line_no, err.code, err.message, err.field, err.start, err.end, "new_hire")
-        return DeferredParsed(self.record_no, "new_hire", data, line_no, new_hire_from_w4, self.source)
+        return DeferredParsed(self.record_no, "new_hire", data, line_no, new_hire_from_w4, data, self.source)
 
 
 __all__ = ["NewHireAdapter", "Variant", "load_variants", "new_hire_from_w4", "record_rules", "w4_from_new_hire"]

@@ -29,10 +29,11 @@ trailer (§1.1), so the only file-level faults are an empty file, a last line cu
 mixed directions and duplicate serial numbers from one sender, raised after the last record.
 
 **Canonical.** A transaction the canonical ``InterstateTransaction`` refuses is rejected as
-``CANONICAL_INVALID``, yet the record is built only when first read (``TransactionParsed.canonical``):
-``csenet_canonical_check`` decides from the decoded data whether the model could refuse it, and only
-then is it built at once. ``render`` reads back from its own output just the values the rules and that
-check need (``Layout.render_parsed``), so it never writes what parse would reject.
+``CANONICAL_INVALID``, yet the record is built only when first read (``adapters.base.DeferredParsed``),
+from a copy of the transaction as parsed: ``csenet_canonical_check`` decides from the decoded data
+whether the model could refuse it, and only then is it built at once. ``render`` reads back from its
+own output just the values the rules and that check need (``Layout.render_parsed``), so it never
+writes what parse would reject.
 
 A 145-byte line in the server error-file layout (chart C-12) is read as a ``server_error`` record.
 """
@@ -47,7 +48,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from pydantic import ValidationError
 
-from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
+from adapters.base import DeferredParsed, Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import InterstateTransaction
 from adapters.errors import FileStructureError, RecordError
 from adapters.interstate.csenet_canonical import from_canonical, to_canonical
@@ -362,44 +363,6 @@ class CsenetAdapter:
         return self.canonical(data) if refusal_possible(data) else None
 
 
-@dataclass(slots=True)
-class _Deferred:
-    """A canonical record not built yet: the adapter and a copy of the data as parsed."""
-
-    adapter: CsenetAdapter
-    data: Mapping[str, Any]
-
-    def build(self) -> InterstateTransaction:
-        return self.adapter.canonical(self.data)
-
-
-_CANONICAL_SLOT: Any = vars(Parsed)["canonical"]  # the dataclass slot TransactionParsed.canonical fills
-
-
-class TransactionParsed(Parsed):
-    """A parsed transaction whose ``canonical`` is built when first read, then kept.
-
-    Building the pydantic record costs more than decoding the transaction, and many callers never read
-    it. Parse has already proved that the model accepts the data (``check_canonical``), so building it
-    later cannot fail; it is built from a copy of ``data`` as parsed, so changes a caller makes to
-    ``data`` do not reach it. Everything else is a plain ``Parsed``.
-    """
-
-    __slots__ = ()
-
-    @property
-    def canonical(self) -> Any:
-        value = _CANONICAL_SLOT.__get__(self, Parsed)
-        if isinstance(value, _Deferred):
-            value = value.build()
-            _CANONICAL_SLOT.__set__(self, value)
-        return value
-
-    @canonical.setter
-    def canonical(self, value: Any) -> None:
-        _CANONICAL_SLOT.__set__(self, value)
-
-
 def _snapshot(data: Mapping[str, Any]) -> dict[str, Any]:
     """Header and block dicts copied (their values are immutable): the canonical record's own input."""
     out = dict(data)
@@ -485,9 +448,9 @@ class _Parser:
             return self.reject(line_no, err, "transaction")
         self.directions.setdefault(data["direction"], line_no)
         self.record_no += 1
-        return TransactionParsed(
-            self.record_no, "transaction", data, line_no, canonical or _Deferred(self.a, _snapshot(data))
-        )
+        if canonical is not None:
+            return Parsed(self.record_no, "transaction", data, line_no, canonical)
+        return DeferredParsed(self.record_no, "transaction", data, line_no, self.a.canonical, _snapshot(data))
 
     def check_serial(self, line_no: int, data: Mapping[str, Any]) -> None:
         """IGD: the serial is unique per sending state; a repeat within one file is a duplicate."""

@@ -24,7 +24,7 @@ Per record: upper case except the User field (``LOWER_CASE``), no name suffixes 
 (``REPORTING_PERIOD``); the layout checks the rest (USPS codes, dates, hyphen-only names, blank filler).
 
 **Canonical records** of the body (``WageRecord``, ``UIClaim``) are built on first access
-(``DeferredParsed``): validating a pydantic model costs about three times the parse of the record,
+(``adapters.base.DeferredParsed``): validating a pydantic model costs about three times the parse of the record,
 a large state's QW file has 5-10 million records, and a consumer usually matches SSNs first.
 """
 
@@ -104,39 +104,6 @@ def record_error(code: str, message: str, f: Field | None) -> RecordError:
     return RecordError(
         code, f"{f.name} (positions {f.start}-{f.end}): {message}", field=f.name, start=f.start, end=f.end
     )
-
-
-class DeferredParsed(Parsed):
-    """A ``Parsed`` whose canonical record is built from ``data`` when ``canonical`` is first read.
-
-    Every rule the canonical model enforces is checked while parsing (field types when the layout
-    loads, names and reporting period per record), so the build cannot fail for a record that parsed.
-    """
-
-    __slots__ = ("_build", "_context", "_model")
-
-    def __init__(
-        self,
-        record_no: int,
-        rtype: str,
-        data: dict[str, Any],
-        line: int,
-        build: Callable[[dict[str, Any], Any], Any],
-        context: Any,
-    ) -> None:
-        # assigned directly, not through Parsed.__init__: this runs once per wage record
-        self.record_no, self.type, self.data, self.line = record_no, rtype, data, line
-        self._build, self._context, self._model = build, context, None
-
-    @property
-    def canonical(self) -> Any:
-        if self._model is None:
-            self._model = self._build(self.data, self._context)
-        return self._model
-
-    @canonical.setter
-    def canonical(self, value: Any) -> None:
-        self._model = value
 
 
 class Rules:

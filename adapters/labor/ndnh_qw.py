@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from adapters.base import Rejected, Result, SourceInfo
+from adapters.base import DeferredParsed, Rejected, Result, SourceInfo
 from adapters.canonical import AddressType, Employer, PersonName, WageRecord
 from adapters.errors import RecordError
 from adapters.labor.ndnh import (
@@ -34,7 +34,6 @@ from adapters.labor.ndnh import (
     NAME_RULES,
     PERIOD_RULES,
     TEXT,
-    DeferredParsed,
     NdnhAdapter,
     NdnhParser,
     address_fields,
@@ -170,7 +169,7 @@ class _QwParser(NdnhParser):
         if err is not None:
             return self.reject(line_no, err, "wage", raw)
         self.record_no += 1
-        return DeferredParsed(self.record_no, "wage", data, line_no, wage_record, link)
+        return DeferredParsed(self.record_no, "wage", data, line_no, wage_record, data, link)
 
 
 class NdnhQwAdapter(NdnhAdapter):

@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from adapters.base import Rejected, Result, SourceInfo
+from adapters.base import DeferredParsed, Rejected, Result, SourceInfo
 from adapters.canonical import Address, AddressType, PersonName, UIClaim
 from adapters.labor.ndnh import (
     ADDRESS_RULES,
     NAME_RULES,
     PERIOD_RULES,
-    DeferredParsed,
     NdnhAdapter,
     NdnhParser,
     address_fields,
@@ -85,7 +84,7 @@ class _UiParser(NdnhParser):
         if err is not None:
             return self.reject(line_no, err, "claim", raw)
         self.record_no += 1
-        return DeferredParsed(self.record_no, "claim", data, line_no, ui_claim, self.header)
+        return DeferredParsed(self.record_no, "claim", data, line_no, ui_claim, data, self.header)
 
 
 class NdnhUiAdapter(NdnhAdapter):

@@ -206,6 +206,14 @@ def test_render_refuses_a_repeated_tracking_id() -> None:
     assert info.value.code == "DUPLICATE_TRACKING_ID"
 
 
+def test_a_document_date_of_zeros_is_rejected_even_beside_a_birth_date() -> None:
+    raw = (HERE / "iwo-org-single.txt").read_bytes()
+    at = raw.index(b"\nDTL") + 1 + 9  # DTL 10-17
+    outcome = run_parse(A, raw[:at] + b"00000000" + raw[at + 8 :])
+    (bad,) = outcome.rejected
+    assert (bad.code, bad.field, bad.start) == ("VALUE_INVALID", "document_date", 10)
+
+
 # --------------------------------------------------------------------------- DTL ⇄ canonical order
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 
-from adapters.base import Parsed
+from adapters.base import DeferredParsed, Parsed
 from adapters.canonical import USPS_STATE_CODES, Employer, WageRecord
 from adapters.errors import LayoutError, RecordError
 from adapters.labor import ndnh_qw
-from adapters.labor.ndnh import DeferredParsed
 from adapters.labor.ndnh_qw import NdnhQwAdapter, NdnhQwEbcdicAdapter
 from adapters.labor.ndnh_ui import NdnhUiEbcdicAdapter
 from adapters.layout import load_codes
