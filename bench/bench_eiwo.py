@@ -8,7 +8,7 @@ case ``parse.c_plain_validate`` (slice + hand-written validation of a 300-byte, 
 parsing, ``shared/perf/b3_write_fixed.py`` case ``write.percent`` (``%``-format of the same record) for
 rendering. Ours and the ceilings run alternately and medians are compared, because the machine is noisy.
 The ceiling scripts need msgspec (shared/perf/requirements.txt): set ``CEILING_PYTHON`` to a Python that
-has it; their result rows go to a temporary file, never into shared/.
+has it; they run from a private copy of shared/perf (bench/ceilings.py), so nothing is written into shared/.
 
 An e-IWO detail is 2,406 bytes with 115 data fields, an acknowledgment 573 bytes with 38, against the
 ceiling's 300 bytes and 35 fields, so besides records/s the ratios are also given per field
@@ -32,14 +32,14 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ceilings import ceilings  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
-PERF = ROOT.parent / "shared" / "perf"
 PARSE_CEILING = ("b2_parse_fixed.py", "parse.c_plain_validate")
 WRITE_CEILING = ("b3_write_fixed.py", "write.percent")
 CEILING_FIELDS = 35
@@ -182,14 +182,7 @@ def child(name: str, n: int) -> dict[str, Any]:
 
 
 def ceiling(script: str, bench_id: str) -> float:
-    """Run one shared ceiling script; its result rows go to a temporary file, not into shared/."""
-    python = os.environ.get("CEILING_PYTHON", sys.executable)
-    with tempfile.TemporaryDirectory() as tmp:
-        results = Path(tmp) / "results.jsonl"
-        env = {**os.environ, "BENCH_RESULTS": str(results), "BENCH_ONLY": bench_id}
-        subprocess.run([python, str(PERF / script)], cwd=PERF, env=env, check=True, stdout=subprocess.DEVNULL)
-        rows = [json.loads(line) for line in results.read_text().splitlines()]
-    return float(next(r["median"] for r in rows if r["id"] == bench_id))
+    return ceilings(script, (bench_id,), only=bench_id)[bench_id]
 
 
 def emit(name: str, records: int, seconds: float, rss: float) -> None:

@@ -29,17 +29,16 @@ import datetime as dt
 import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from ceilings import ceilings  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
-PERF = ROOT.parent / "shared" / "perf"
 XML_CEILING = ("b4_xml.py", "xml.iterparse_dict_xsd")
 BUILD_CEILINGS = ("xml.build", "xml.serialize")
 WRITE_CEILING = ("b3_write_fixed.py", "write.percent")
@@ -193,23 +192,6 @@ def child(name: str, a: argparse.Namespace) -> dict[str, Any]:
     row: dict[str, Any] = json.loads(out)
     row["peak_rss_mb"] = usage.ru_maxrss / 1024
     return row
-
-
-def ceilings(script: str, ids: tuple[str, ...], only: str | None = None) -> dict[str, float]:
-    """Run one shared ceiling script from a private copy of shared/perf: the scripts write their data
-    files beside themselves (two benchmarks sharing that folder would overwrite each other's), and
-    nothing is written into shared/. Result rows go to a temporary file."""
-    python = os.environ.get("CEILING_PYTHON", sys.executable)
-    with tempfile.TemporaryDirectory() as tmp:
-        for source in PERF.glob("*.py"):
-            shutil.copy(source, tmp)
-        results = Path(tmp) / "results.jsonl"
-        env = {**os.environ, "BENCH_RESULTS": str(results)}
-        if only:
-            env["BENCH_ONLY"] = only
-        subprocess.run([python, script], cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL)
-        rows = [json.loads(line) for line in results.read_text().splitlines()]
-    return {i: float(next(r["median"] for r in rows if r["id"] == i)) for i in ids}
 
 
 def main() -> None:

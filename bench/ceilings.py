@@ -1,0 +1,34 @@
+"""Running the shared ceiling scripts (``shared/perf``) beside our benchmarks.
+
+Each run uses a private copy of shared/perf: the scripts write their data files beside themselves (two
+benchmarks sharing that folder would overwrite each other's), and nothing is written into shared/. Result
+rows go to a temporary file. The scripts need msgspec (shared/perf/requirements.txt): set
+``CEILING_PYTHON`` to a Python that has it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PERF = Path(__file__).resolve().parent.parent.parent / "shared" / "perf"
+
+
+def ceilings(script: str, ids: tuple[str, ...], only: str | None = None) -> dict[str, float]:
+    """The median records/s of each case ``ids`` of ``script`` (``only``: run just the cases with that prefix)."""
+    python = os.environ.get("CEILING_PYTHON", sys.executable)
+    with tempfile.TemporaryDirectory() as tmp:
+        for source in PERF.glob("*.py"):
+            shutil.copy(source, tmp)
+        results = Path(tmp) / "results.jsonl"
+        env = {**os.environ, "BENCH_RESULTS": str(results)}
+        if only:
+            env["BENCH_ONLY"] = only
+        subprocess.run([python, script], cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL)
+        rows = [json.loads(line) for line in results.read_text().splitlines()]
+    return {i: float(next(r["median"] for r in rows if r["id"] == i)) for i in ids}
