@@ -297,18 +297,20 @@ def _to_time(text: str) -> str | None:
     return text
 
 
-_DATE_TEXT_CACHE: dict[tuple[dt.date, str], str] = {}
+# date → text, one table per format: generated renderers look a date up here directly (one dict probe)
+# and call ``_date_text`` only on a miss.
+_DATE_TEXT: dict[str, dict[dt.date, str]] = {fmt: {} for fmt in DATE_FORMATS}
 
 
 def _date_text(value: Any, fmt: str) -> str:
     """Cached for ``date`` values, like ``to_date`` and for the same reason: few distinct dates, slow formatting."""
     if type(value) is dt.date:
-        key = (value, fmt)
-        text = _DATE_TEXT_CACHE.get(key)
+        cached = _DATE_TEXT[fmt]
+        text = cached.get(value)
         if text is None:
             text = _format_date(value, fmt)
-            if len(_DATE_TEXT_CACHE) < 100_000:
-                _DATE_TEXT_CACHE[key] = text
+            if len(cached) < 100_000:
+                cached[value] = text
         return text
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
@@ -439,48 +441,28 @@ class Layout:
         return fn
 
     def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
-        """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards."""
-        env: dict[str, Any] = {"_dtext": _date_text, "_scaled": _scaled, "_stext": _signed_text, "_blank": _blank}
-        fmt, args = [], []
-        for f in self.fields:
-            n = f.length
-            if f.type == "constant":
-                fmt.append(f.value.replace("%", "%%"))
-                continue
-            if f.type == "filler":
-                fmt.append((f.pad * n).replace("%", "%%"))
-                continue
-            v = f"d.get({f.name!r}, {f.default!r})"
-            if f.type in ("alnum", "alpha") and f.required:
-                fmt.append(f"%-{n}s")
-                args.append(f"(_v if (_v := {v}) is not None and _v.strip() else _blank())")
-            elif f.type in ("alnum", "alpha"):
-                fmt.append(f"%-{n}s")
-                args.append(f"('' if (_v := {v}) is None else _v)")
-            elif f.type == "code":
-                fmt.append(f"%-{n}s" if f.justify == "left" else f"%{n}s")
-                args.append(f"('' if (_v := {v}) is None else _v)")
-            elif f.type == "amount" and f.form == "signed":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else _stext(_v, {n}, {f.decimals}))")
-            elif f.type in ("numeric", "amount"):
-                conv = "_v" if f.type == "numeric" else f"_scaled(_v, {f.decimals})"
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else '%0{n}d' % {conv})")
-            elif f.type == "digits":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else str(_v).rjust({n}, '0'))")
-            elif f.type == "ssn":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else _v)")
-            elif f.type == "date":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else _dtext(_v, {f.format!r}))")
-            elif f.type == "time":
-                fmt.append(f"%{n}s")
-                args.append(f"('' if (_v := {v}) is None else _v)")
-        tuple_src = "(" + ", ".join(args) + ("," if len(args) == 1 else "") + ")"
-        src = f"def render(d):\n    return {''.join(fmt)!r} % {tuple_src}\n"
+        """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards.
+
+        Two functions from the same expressions: the fast one reads each value by subscript (records from
+        ``parse`` and the builders carry every field), and on the first missing key hands the record to
+        the one that reads with ``get`` and the field's default."""
+        env: dict[str, Any] = {
+            "_dtext": _date_text,
+            "_scaled": _scaled,
+            "_stext": _signed_text,
+            "_blank": _blank,
+            "_Dec": Decimal,
+            **{f"_dt_{fmt}": cached for fmt, cached in _DATE_TEXT.items()},
+        }
+        fmt = "".join(_render_format(f) for f in self.fields)
+        exprs = [(f, f"d[{f.name!r}]", f"d.get({f.name!r}, {f.default!r})") for f in self.data_fields]
+        by_key = ", ".join(_render_expr(f, v) for f, v, _ in exprs) + ("," if len(exprs) == 1 else "")
+        by_get = ", ".join(_render_expr(f, v) for f, _, v in exprs) + ("," if len(exprs) == 1 else "")
+        src = (
+            f"def render_get(d):\n    return {fmt!r} % ({by_get})\n"
+            f"def render(d):\n    try:\n        return {fmt!r} % ({by_key})\n"
+            "    except KeyError:\n        return render_get(d)\n"
+        )
         exec(compile(src, f"<layout {self.name} render>", "exec"), env)
         fn: Callable[[Mapping[str, Any]], str] = env["render"]
         return fn
@@ -646,6 +628,50 @@ def _convert_expr(f: Field, g: str) -> str:
         strip = f"{g}.rstrip({f.pad!r})" if f.justify == "left" else f"{g}.lstrip({f.pad!r})"
         return strip if f.required else f"({strip} or None)"
     raise LayoutError(f"cannot convert {f.type}")  # pragma: no cover - load-time checks make this unreachable
+
+
+def _render_format(f: Field) -> str:
+    """Field ``f``'s piece of the record's ``%`` format: its text for structure, a conversion for data."""
+    if f.type == "constant":
+        return f.value.replace("%", "%%")
+    if f.type == "filler":
+        return (f.pad * f.length).replace("%", "%%")
+    if f.type in ("alnum", "alpha", "code"):
+        return f"%-{f.length}s" if f.justify == "left" else f"%{f.length}s"
+    return f"%{f.length}s" if f.type == "time" else "%s"
+
+
+def _render_expr(f: Field, v: str) -> str:
+    """The Python expression giving field ``f``'s text (or the value ``%s`` pads) from the expression ``v``.
+
+    The text may still be wrong (over-wide, negative): the whole record is proved afterwards, and a
+    failure is diagnosed field by field with ``render_field``. An amount that is a ``Decimal`` holding
+    exactly the field's decimals (what ``parse`` gives) is written from its own digits: ``str`` of a
+    ``Decimal`` with a point ``decimals`` places from the end is plain notation with exactly those
+    places, so nothing can be lost; any other value goes through ``_scaled``."""
+    n, blank = f.length, repr(" " * f.length)
+    if f.type in ("alnum", "alpha") and f.required:
+        return f"(_v if (_v := {v}) is not None and _v.strip() else _blank())"
+    if f.type in ("alnum", "alpha", "code", "time"):
+        return f"('' if (_v := {v}) is None else _v)"
+    if f.type == "amount" and f.form == "signed":
+        return f"({blank} if (_v := {v}) is None else _stext(_v, {n}, {f.decimals}))"
+    if f.type == "amount" and f.decimals:
+        k = f.decimals
+        return (
+            f"({blank} if (_v := {v}) is None else _s.replace('.', '').zfill({n}) if type(_v) is _Dec"
+            f" and (_s := str(_v))[{-k - 1}:{-k}] == '.' and _s[0] != '-' else '%0{n}d' % _scaled(_v, {k}))"
+        )
+    if f.type in ("numeric", "amount"):
+        conv = "_v" if f.type == "numeric" else f"_scaled(_v, {f.decimals})"
+        return f"({blank} if (_v := {v}) is None else '%0{n}d' % {conv})"
+    if f.type == "digits":
+        return f"({blank} if (_v := {v}) is None else str(_v).rjust({n}, '0'))"
+    if f.type == "ssn":
+        return f"({blank} if (_v := {v}) is None else _v)"
+    if f.type == "date":
+        return f"({blank} if (_v := {v}) is None else _dt_{f.format}.get(_v) or _dtext(_v, {f.format!r}))"
+    raise LayoutError(f"cannot render {f.type}")  # pragma: no cover - load-time checks make this unreachable
 
 
 def _read_can_fail(f: Field) -> bool:

@@ -149,6 +149,45 @@ def test_render_never_truncates_or_shifts() -> None:
         LAYOUT.render(LAYOUT.parse_text(GOOD) | {"count": 12345})
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("123.45"), "00012345"),  # the places of the field: written from the Decimal's own digits
+        (Decimal("123.4"), "00012340"),
+        (Decimal("123"), "00012300"),
+        (Decimal("1.2E+2"), "00012000"),
+        (Decimal("0E-7"), "00000000"),
+        (Decimal("-0.00"), "00000000"),
+        (123, "00012300"),
+        ("123.45", "00012345"),
+    ],
+)
+def test_render_writes_every_form_of_an_amount_exactly(value: Any, text: str) -> None:
+    assert LAYOUT.render(LAYOUT.parse_text(GOOD) | {"amount": value})[20:28] == text
+
+
+@pytest.mark.parametrize("value", [Decimal("-1.00"), Decimal("-0.01"), Decimal("1.001"), Decimal("NaN"), "1.2.3"])
+def test_render_refuses_a_negative_inexact_or_malformed_amount(value: Any) -> None:
+    with pytest.raises(RecordError) as info:
+        LAYOUT.render(LAYOUT.parse_text(GOOD) | {"amount": value})
+    assert info.value.field == "amount"
+
+
+def test_render_takes_a_missing_field_as_its_default() -> None:
+    layout = layout_from_doc(
+        doc(
+            [
+                {"name": "a", "start": 1, "length": 2, "type": "alnum", "default": "XY"},
+                {"name": "b", "start": 3, "length": 3, "type": "numeric"},
+                {"name": "c", "start": 6, "length": 8, "type": "date", "format": "CCYYMMDD"},
+            ]
+        ),
+        "defaults",
+    )
+    assert layout.render({"b": 7}) == "XY007        "
+    assert layout.render({"a": None, "b": 7, "c": "2025-01-31"}) == "  00720250131"
+
+
 @given(
     name=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=10),
     cents=st.integers(min_value=0, max_value=99_999_999),
