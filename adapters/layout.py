@@ -443,26 +443,25 @@ class Layout:
     def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
         """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards.
 
-        Two functions from the same expressions: the fast one reads each value by subscript (records from
-        ``parse`` and the builders carry every field), and on the first missing key hands the record to
-        the one that reads with ``get`` and the field's default."""
+        The values are read into locals by subscript (records from ``parse`` and the builders carry every
+        field); a record missing a field is read again merged over the fields' defaults."""
         env: dict[str, Any] = {
             "_dtext": _date_text,
             "_scaled": _scaled,
             "_stext": _signed_text,
             "_blank": _blank,
             "_Dec": Decimal,
+            "_defaults": {f.name: f.default for f in self.data_fields},
             **{f"_dt_{fmt}": cached for fmt, cached in _DATE_TEXT.items()},
         }
         fmt = "".join(_render_format(f) for f in self.fields)
-        exprs = [(f, f"d[{f.name!r}]", f"d.get({f.name!r}, {f.default!r})") for f in self.data_fields]
-        by_key = ", ".join(_render_expr(f, v) for f, v, _ in exprs) + ("," if len(exprs) == 1 else "")
-        by_get = ", ".join(_render_expr(f, v) for f, _, v in exprs) + ("," if len(exprs) == 1 else "")
-        src = (
-            f"def render_get(d):\n    return {fmt!r} % ({by_get})\n"
-            f"def render(d):\n    try:\n        return {fmt!r} % ({by_key})\n"
-            "    except KeyError:\n        return render_get(d)\n"
-        )
+        names = [f"v{i}" for i in range(len(self.data_fields))]
+        args = "".join(f"{_render_expr(f, v)}, " for f, v in zip(self.data_fields, names, strict=True))
+        read = f"{''.join(f'{v}, ' for v in names)}= {''.join(f'd[{f.name!r}], ' for f in self.data_fields)}"
+        src = "def render(d):\n"
+        if names:
+            src += f"    try:\n        {read}\n    except KeyError:\n        d = {{**_defaults, **d}}\n        {read}\n"
+        src += f"    return {fmt!r} % ({args})\n"
         exec(compile(src, f"<layout {self.name} render>", "exec"), env)
         fn: Callable[[Mapping[str, Any]], str] = env["render"]
         return fn
@@ -642,7 +641,7 @@ def _render_format(f: Field) -> str:
 
 
 def _render_expr(f: Field, v: str) -> str:
-    """The Python expression giving field ``f``'s text (or the value ``%s`` pads) from the expression ``v``.
+    """The Python expression giving field ``f``'s text (or the value ``%s`` pads) from its value, the local ``v``.
 
     The text may still be wrong (over-wide, negative): the whole record is proved afterwards, and a
     failure is diagnosed field by field with ``render_field``. An amount that is a ``Decimal`` holding
@@ -651,26 +650,26 @@ def _render_expr(f: Field, v: str) -> str:
     places, so nothing can be lost; any other value goes through ``_scaled``."""
     n, blank = f.length, repr(" " * f.length)
     if f.type in ("alnum", "alpha") and f.required:
-        return f"(_v if (_v := {v}) is not None and _v.strip() else _blank())"
+        return f"({v} if {v} is not None and {v}.strip() else _blank())"
     if f.type in ("alnum", "alpha", "code", "time"):
-        return f"('' if (_v := {v}) is None else _v)"
+        return f"('' if {v} is None else {v})"
     if f.type == "amount" and f.form == "signed":
-        return f"({blank} if (_v := {v}) is None else _stext(_v, {n}, {f.decimals}))"
+        return f"({blank} if {v} is None else _stext({v}, {n}, {f.decimals}))"
     if f.type == "amount" and f.decimals:
         k = f.decimals
         return (
-            f"({blank} if (_v := {v}) is None else _s.replace('.', '').zfill({n}) if type(_v) is _Dec"
-            f" and (_s := str(_v))[{-k - 1}:{-k}] == '.' and _s[0] != '-' else '%0{n}d' % _scaled(_v, {k}))"
+            f"({blank} if {v} is None else _s.replace('.', '').zfill({n}) if type({v}) is _Dec"
+            f" and (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s[0] != '-' else '%0{n}d' % _scaled({v}, {k}))"
         )
     if f.type in ("numeric", "amount"):
-        conv = "_v" if f.type == "numeric" else f"_scaled(_v, {f.decimals})"
-        return f"({blank} if (_v := {v}) is None else '%0{n}d' % {conv})"
+        conv = v if f.type == "numeric" else f"_scaled({v}, {f.decimals})"
+        return f"({blank} if {v} is None else '%0{n}d' % {conv})"
     if f.type == "digits":
-        return f"({blank} if (_v := {v}) is None else str(_v).rjust({n}, '0'))"
+        return f"({blank} if {v} is None else str({v}).rjust({n}, '0'))"
     if f.type == "ssn":
-        return f"({blank} if (_v := {v}) is None else _v)"
+        return f"({blank} if {v} is None else {v})"
     if f.type == "date":
-        return f"({blank} if (_v := {v}) is None else _dt_{f.format}.get(_v) or _dtext(_v, {f.format!r}))"
+        return f"({blank} if {v} is None else _dt_{f.format}.get({v}) or _dtext({v}, {f.format!r}))"
     raise LayoutError(f"cannot render {f.type}")  # pragma: no cover - load-time checks make this unreachable
 
 
