@@ -15,6 +15,8 @@ from adapters.errors import LayoutError, RecordError
 from adapters.layout import (
     MAPPINGS_DIR,
     all_layout_files,
+    ascii_table,
+    encode_text,
     latin1_table,
     layout_from_doc,
     load_code_rows,
@@ -116,8 +118,14 @@ def test_parse_decodes_any_codec_exactly(encoding: str) -> None:
     # EBCDIC pages that map onto Latin-1 take the bytes.translate fast path; the others use the codec
     assert LAYOUT.parse(GOOD.encode(encoding), encoding) == LAYOUT.parse_text(GOOD)
     every_byte = bytes(range(256))
+    assert encode_text(GOOD, encoding) == GOOD.encode(encoding)  # and back: ASCII text into the page
     assert latin1_table("cp037") is not None and latin1_table("cp1140") is None and latin1_table("ascii") is None
     assert every_byte.translate(latin1_table("cp037")).decode("latin-1") == every_byte.decode("cp037")
+    assert ascii_table("cp037") is not None and ascii_table("ascii") is None and ascii_table("utf-16") is None
+    ascii_text = bytes(range(128)).decode("ascii")
+    assert encode_text(ascii_text, "cp037") == ascii_text.encode("cp037")
+    with pytest.raises(UnicodeEncodeError):
+        encode_text("é", "ascii")
     with pytest.raises(RecordError) as info:  # an EBCDIC lower-case letter in a digits field is still named
         LAYOUT.parse(GOOD[:41].encode(encoding) + "a".encode(encoding) + GOOD[42:].encode(encoding), encoding)
     assert (info.value.code, info.value.field) == ("NOT_NUMERIC", "id")
