@@ -44,6 +44,12 @@ TYPES = frozenset(
 SSN_RE = r"(?!000|666|9|078051120|457555462|219099999)\d{3}(?!00)\d{2}(?!0000)\d{4}"
 is_valid_ssn = re.compile(SSN_RE).fullmatch
 PRINTABLE = r" -~"
+# Control characters (what 7-bit ASCII holds beyond PRINTABLE) map to NUL, everything else to a space:
+# ``b"\0" in raw.translate(...)`` is one pass over the bytes and a memchr.
+_CONTROL_TABLE = bytes(0 if c < 0x20 or c == 0x7F else 0x20 for c in range(256))
+# Free-text characters from which the printable pre-check pays for itself (measured in instructions: the
+# check costs about as much as testing 100 free-text characters in the regex, plus a little per byte).
+PRINTABLE_CHECK_MIN_TEXT = 200
 
 
 # --------------------------------------------------------------------------- code tables
@@ -116,8 +122,12 @@ class Field:
         """Fillers and constants are structure, not data."""
         return self.type not in ("filler", "constant")
 
-    def regex(self) -> str:
-        """The regular-expression fragment for this field's raw text (one capture group if data)."""
+    def regex(self, printable: bool = False) -> str:
+        """The regular-expression fragment for this field's raw text (one capture group if data).
+
+        ``printable``: the text is already known to be printable ASCII, so a free-text field (``alnum``
+        with the default character set) needs no per-character test: ``.{n}`` under DOTALL costs the
+        regex engine nothing, while ``[ -~]{n}`` tests every character, most of a long record's match."""
         n = self.length
         blank = f"| {{{n}}}" if not self.required else ""
         t = self.type
@@ -130,6 +140,8 @@ class Field:
                 # The pattern must cover exactly this field: assert it from here to the field's end.
                 alt = f"| {{{n}}}" if not self.required else ""
                 return f"(?=(?:{self.pattern})(?<=^.{{{self.end}}}){alt})(.{{{n}}})"
+            if printable and t == "alnum" and not self.charset:
+                return f"(.{{{n}}})"
             chars = self.charset or (PRINTABLE if t == "alnum" else "A-Za-z ")
             # "required, so not all blank" is checked by the generated converter and renderer (a
             # negative lookahead here would cost more than the rest of the record's match)
@@ -141,12 +153,24 @@ class Field:
         if t == "ssn":
             return f"({SSN_RE}{blank})"
         if t == "code":
-            alts = "|".join(
-                re.escape(c.ljust(n, self.pad) if self.justify == "left" else c.rjust(n, self.pad))
-                for c in sorted(self.codes, key=len, reverse=True)
-            )
-            return f"({alts}{blank})"
+            padded = {c.ljust(n, self.pad) if self.justify == "left" else c.rjust(n, self.pad) for c in self.codes}
+            return f"({_trie_regex(sorted(padded))}{blank})"
         raise LayoutError(f"field {self.name!r}: unknown type {t!r}")  # pragma: no cover - checked on load
+
+
+def _trie_regex(words: list[str]) -> str:
+    """An alternation of equal-length words, factored on common prefixes (``2[1-46-9]|3[1-4]`` rather
+    than ``21|22|…|34``): the regex engine tries alternatives one by one, so a flat list of fifty codes
+    costs up to fifty attempts per record, the factored form one per character."""
+    if len(words) == 1:
+        return re.escape(words[0])
+    if len(words[0]) == 1:
+        return "[" + "".join(re.escape(w) if w in "\\]^-" else w for w in words) + "]"
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        groups.setdefault(w[0], []).append(w[1:])
+    alts = [re.escape(first) + _trie_regex(rest) for first, rest in groups.items()]
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
 
 def _as_field(raw: Mapping[str, Any], where: str, base: Path) -> Field:
@@ -402,6 +426,8 @@ class Layout:
     source: dict[str, str]
     path: str = ""
     rx: re.Pattern[str] = field(init=False, repr=False)
+    # ``rx`` for text known to be printable, on layouts with enough free text for the check to pay
+    _rx_printable: re.Pattern[str] | None = field(init=False, repr=False)
     _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
@@ -411,6 +437,12 @@ class Layout:
         self._check()
         self._data_fields = tuple(f for f in self.fields if f.in_data)
         self.rx = re.compile("".join(f.regex() for f in self.fields), re.DOTALL)
+        free_text = sum(f.length for f in self.fields if f.type == "alnum" and not f.charset and not f.pattern)
+        self._rx_printable = (
+            re.compile("".join(f.regex(printable=True) for f in self.fields), re.DOTALL)
+            if free_text >= PRINTABLE_CHECK_MIN_TEXT
+            else None
+        )
         self._convert = self._gen_convert()
         self._render_fast = self._gen_render()
         self._readers = {}
@@ -500,10 +532,16 @@ class Layout:
         """Parse one record from bytes; non-ASCII bytes are a coded record error with their position.
 
         The hot path of every fixed-width adapter: decode, one C-level match, one generated converter.
+        On a layout with much free text, an ASCII record without control characters (one C pass over the
+        bytes) is matched with the pattern that leaves free text unchecked per character; any other goes
+        through the strict ``rx``, so both give the same verdict.
         """
+        rx = self.rx
         try:
             if encoding == "ascii":  # nearly every record: no table lookup
                 text = raw.decode("ascii")
+                if self._rx_printable is not None and b"\0" not in raw.translate(_CONTROL_TABLE):
+                    rx = self._rx_printable
             else:
                 table = latin1_table(encoding)
                 text = raw.translate(table).decode("latin-1") if table is not None else raw.decode(encoding)
@@ -515,7 +553,7 @@ class Layout:
                 start=exc.start + 1,
                 end=exc.start + 1,
             ) from None
-        m = self.rx.fullmatch(text)  # every field has a fixed width, so a match is exactly ``length`` long
+        m = rx.fullmatch(text)  # every field has a fixed width, so a match is exactly ``length`` long
         if m is not None:
             try:
                 return self._convert(m.groups())

@@ -54,7 +54,21 @@ def test_every_mapping_file_loads_and_checks(path: Any) -> None:
     assert sum(f.length for f in layout.fields) == layout.length
     assert layout.source["status"] in {"confirmed", "derived", "unconfirmed", "choice", "mixed"}
     # parse relies on this: a match of the record's regex is exactly one record long
-    assert re._parser.parse(layout.rx.pattern, layout.rx.flags).getwidth() == (layout.length, layout.length)
+    for rx in (layout.rx, layout._rx_printable or layout.rx):
+        assert re._parser.parse(rx.pattern, rx.flags).getwidth() == (layout.length, layout.length)
+
+
+@pytest.mark.parametrize("path", all_layout_files(), ids=lambda p: str(p.relative_to(MAPPINGS_DIR)))
+def test_code_fields_match_exactly_their_codes(path: Any) -> None:
+    """The factored code alternation admits each code of the table and nothing else of the width."""
+    for f in load_layout(str(path.relative_to(MAPPINGS_DIR))).fields:
+        if f.type != "code":
+            continue
+        rx = re.compile(f.regex(), re.DOTALL)
+        padded = {c.ljust(f.length, f.pad) if f.justify == "left" else c.rjust(f.length, f.pad) for c in f.codes}
+        assert all(rx.fullmatch(c) for c in padded), f.name
+        near = {c[:-1] + x for c in padded for x in "0Z~ -"} - padded - ({" " * f.length} if not f.required else set())
+        assert not any(rx.fullmatch(c) for c in near), f.name
 
 
 def test_parse_converts_each_type() -> None:
@@ -111,6 +125,40 @@ def test_non_ascii_byte_is_coded_with_position() -> None:
     with pytest.raises(RecordError) as info:
         LAYOUT.parse(raw)
     assert (info.value.code, info.value.start, info.value.field) == ("NON_ASCII", 13, "name")
+
+
+TEXTY = layout_from_doc(
+    doc(
+        [
+            {"name": "kind", "start": 1, "length": 1, "type": "constant", "value": "T"},
+            {"name": "note", "start": 2, "length": 240, "type": "alnum"},
+            {"name": "code", "start": 242, "length": 2, "type": "code", "codes": ["A", "BB"], "required": True},
+            {"name": "pad", "start": 244, "length": 4, "type": "filler"},
+        ]
+    ),
+    "texty",
+)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\t", "\r", "\x1f", "\x7f"])
+@pytest.mark.parametrize("pos", [2, 241, 242, 245])  # free text first and last character, code, filler
+def test_control_characters_get_the_strict_verdict(char: str, pos: int) -> None:
+    """Bytes parsing skips the per-character test of free text only when the record has no control
+    character at all, so it must agree with the strict pattern wherever one sits."""
+    assert TEXTY._rx_printable is not None  # enough free text for the fast path
+    good = "T" + "FREE TEXT ".ljust(240, "X") + "A     "
+    assert TEXTY.parse(good.encode("ascii"))["code"] == "A"
+    text = good[: pos - 1] + char + good[pos:]
+    try:
+        expected: Any = TEXTY.parse_text(text)
+    except RecordError as err:
+        expected = (err.code, err.field, err.start)
+    try:
+        got: Any = TEXTY.parse(text.encode("ascii"))
+    except RecordError as err:
+        got = (err.code, err.field, err.start)
+    assert got == expected
+    assert got[1] == {2: "note", 241: "note", 242: "code"}[pos] if pos < 245 else isinstance(got, dict)
 
 
 @pytest.mark.parametrize("encoding", ["cp037", "cp500", "cp1140", "latin-1", "utf-8"])
