@@ -10,8 +10,9 @@ Why code generation: per-field Python work is the bottleneck of fixed-width pars
 the whole record's shape in C (digits, code lists, SSN rules, charsets) and to one generated Python
 function that converts the captured groups into a dict. Only a record that fails the fast path is
 diagnosed field by field, to name the exact field, positions and code. Rendering is the mirror:
-one ``%``-format for the whole record, then the same regular expression proves the output is valid,
-and only a failing record is diagnosed field by field. Over-wide values are refused, never truncated.
+one ``%``-format for the whole record, then the same regular expression proves the output is valid
+(in its printable-text form when the text is printable ASCII, exactly as parsing chooses), and only a
+failing record is diagnosed field by field. Over-wide values are refused, never truncated.
 """
 
 from __future__ import annotations
@@ -596,13 +597,7 @@ class Layout:
     # ---- rendering
     def render(self, data: Mapping[str, Any]) -> str:
         """Render one record; over-wide or invalid values raise ``RecordError`` naming the field."""
-        try:
-            text = self._render_fast(data)
-        except (TypeError, ValueError, ArithmeticError):
-            text = ""
-        if len(text) == self.length and self.rx.fullmatch(text):
-            return text
-        raise self._render_problem(data)
+        return self._proved(data)[0]
 
     def render_parsed(self, data: Mapping[str, Any], only: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
         """``render`` plus what ``parse_text`` reads back from the text, from the same regex match.
@@ -611,19 +606,35 @@ class Layout:
         that renders but does not read back raises the reader's ``RecordError``. ``only`` names the fields
         whose values the writer needs (the others are proved by the regex but not converted, which is most
         of the cost); fields whose reading can fail are read regardless, so that guarantee stands."""
-        try:
-            text = self._render_fast(data)
-        except (TypeError, ValueError, ArithmeticError):
-            text = ""
-        m = self.rx.fullmatch(text) if len(text) == self.length else None
-        if m is None:
-            raise self._render_problem(data)
+        text, m = self._proved(data)
         try:
             if only is None:
                 return text, self._convert(m.groups())
             return text, (self._readers.get(only) or self._reader(only))(m)
         except (ValueError, ArithmeticError):
             raise self.diagnose(text) from None
+
+    def _proved(self, data: Mapping[str, Any]) -> tuple[str, re.Match[str]]:
+        """The record's text and the match proving it, or the ``RecordError`` of its first bad field.
+
+        Proved as ``parse`` reads: a printable ASCII text (one pass over its bytes) by the pattern that
+        leaves free text unchecked per character, any other by the strict ``rx``; both give one verdict."""
+        try:
+            text = self._render_fast(data)
+        except (TypeError, ValueError, ArithmeticError):
+            text = ""
+        if len(text) == self.length:
+            rx = self.rx
+            if (
+                self._rx_printable is not None
+                and text.isascii()
+                and b"\0" not in text.encode("ascii").translate(_CONTROL_TABLE)
+            ):
+                rx = self._rx_printable
+            m = rx.fullmatch(text)
+            if m is not None:
+                return text, m
+        raise self._render_problem(data)
 
     def _reader(self, only: frozenset[str]) -> Callable[[re.Match[str]], dict[str, Any]]:
         unknown = only - {f.name for f in self.data_fields}

@@ -161,6 +161,18 @@ def test_control_characters_get_the_strict_verdict(char: str, pos: int) -> None:
     assert got[1] == {2: "note", 241: "note", 242: "code"}[pos] if pos < 245 else isinstance(got, dict)
 
 
+@pytest.mark.parametrize("char", ["\x00", "\t", "\n", "\x1f", "\x7f", "\xe9", "\u20ac"])
+@pytest.mark.parametrize("at", [0, 120, 239])
+def test_render_refuses_what_is_not_printable_ascii_in_free_text(char: str, at: int) -> None:
+    """Rendering proves free text by the printable-text pattern only after the whole text passed the
+    printable check, so a control or non-ASCII character anywhere in it is still refused and named."""
+    note = ("FREE TEXT " * 24)[:239]
+    assert TEXTY.render({"note": note, "code": "BB"}) == f"T{note} BB    "
+    with pytest.raises(RecordError) as info:
+        TEXTY.render({"note": note[:at] + char + note[at + 1 :], "code": "BB"})
+    assert (info.value.code, info.value.field) == ("CHARSET", "note")
+
+
 @pytest.mark.parametrize("encoding", ["cp037", "cp500", "cp1140", "latin-1", "utf-8"])
 def test_parse_decodes_any_codec_exactly(encoding: str) -> None:
     # EBCDIC pages that map onto Latin-1 take the bytes.translate fast path; the others use the codec
