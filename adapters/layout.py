@@ -11,7 +11,7 @@ the whole record's shape in C (digits, code lists, SSN rules, charsets) and to o
 function that converts the captured groups into a dict. Only a record that fails the fast path is
 diagnosed field by field, to name the exact field, positions and code. Rendering is the mirror:
 one ``%``-format for the whole record, then the same regular expression proves the output is valid
-(in its printable-text form when the text is printable ASCII, exactly as parsing chooses), and only a
+(in its printable-text form for a record mostly of free text whose text is printable ASCII), and only a
 failing record is diagnosed field by field. Over-wide values are refused, never truncated.
 """
 
@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ _CONTROL_TABLE = bytes(0 if c < 0x20 or c == 0x7F else 0x20 for c in range(256))
 # Free-text characters from which the printable pre-check pays for itself (measured in instructions: the
 # check costs about as much as testing 100 free-text characters in the regex, plus a little per byte).
 PRINTABLE_CHECK_MIN_TEXT = 200
+# Rendering must first encode its text, and the check then costs about 11 instructions a byte of the whole
+# record against about 21 saved per free-text character: it pays from this share of free text on.
+RENDER_PRINTABLE_MIN_SHARE = 0.55
 
 
 # --------------------------------------------------------------------------- code tables
@@ -429,6 +433,7 @@ class Layout:
     rx: re.Pattern[str] = field(init=False, repr=False)
     # ``rx`` for text known to be printable, on layouts with enough free text for the check to pay
     _rx_printable: re.Pattern[str] | None = field(init=False, repr=False)
+    _rx_render: re.Pattern[str] | None = field(init=False, repr=False)  # ``_rx_printable`` when rendering gains
     _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
@@ -444,6 +449,7 @@ class Layout:
             if free_text >= PRINTABLE_CHECK_MIN_TEXT
             else None
         )
+        self._rx_render = self._rx_printable if free_text >= RENDER_PRINTABLE_MIN_SHARE * self.length else None
         self._convert = self._gen_convert()
         self._render_fast = self._gen_render()
         self._readers = {}
@@ -495,24 +501,31 @@ class Layout:
     def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
         """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards.
 
-        The values are read into locals by subscript (records from ``parse`` and the builders carry every
-        field); a record missing a field is read again merged over the fields' defaults."""
+        The values are read into locals in one C call (``itemgetter``) when the record can hold every field
+        (records from ``parse`` and the builders do), else, or when one is missing after all, one ``get``
+        with its default per field (no exception raised for a record built with fewer fields)."""
+        fields = self.data_fields
         env: dict[str, Any] = {
             "_dtext": _date_text,
             "_scaled": _scaled,
             "_stext": _signed_text,
             "_blank": _blank,
             "_Dec": Decimal,
-            "_defaults": {f.name: f.default for f in self.data_fields},
+            "_take": itemgetter(*(f.name for f in fields)) if len(fields) > 1 else None,
             **{f"_dt_{fmt}": cached for fmt, cached in _DATE_TEXT.items()},
         }
         fmt = "".join(_render_format(f) for f in self.fields)
-        names = [f"v{i}" for i in range(len(self.data_fields))]
-        args = "".join(f"{_render_expr(f, v)}, " for f, v in zip(self.data_fields, names, strict=True))
-        read = f"{''.join(f'{v}, ' for v in names)}= {''.join(f'd[{f.name!r}], ' for f in self.data_fields)}"
+        names = [f"v{i}" for i in range(len(fields))]
+        args = "".join(f"{_render_expr(f, v)}, " for f, v in zip(fields, names, strict=True))
+        local = "".join(f"{v}, " for v in names)
+        take = "_take(d)" if len(fields) > 1 else f"(d[{fields[0].name!r}],)" if fields else ""
+        gets = "(" + "".join(f"d.get({f.name!r}, {f.default!r}), " for f in fields) + ")"
         src = "def render(d):\n"
-        if names:
-            src += f"    try:\n        {read}\n    except KeyError:\n        d = {{**_defaults, **d}}\n        {read}\n"
+        if fields:
+            src += (
+                f"    try:\n        {local}= {take} if len(d) >= {len(fields)} else {gets}\n"
+                f"    except KeyError:\n        {local}= {gets}\n"
+            )
         src += f"    return {fmt!r} % ({args})\n"
         exec(compile(src, f"<layout {self.name} render>", "exec"), env)
         fn: Callable[[Mapping[str, Any]], str] = env["render"]
@@ -617,8 +630,9 @@ class Layout:
     def _proved(self, data: Mapping[str, Any]) -> tuple[str, re.Match[str]]:
         """The record's text and the match proving it, or the ``RecordError`` of its first bad field.
 
-        Proved as ``parse`` reads: a printable ASCII text (one pass over its bytes) by the pattern that
-        leaves free text unchecked per character, any other by the strict ``rx``; both give one verdict."""
+        Proved as ``parse`` reads: on a layout that is mostly free text (``RENDER_PRINTABLE_MIN_SHARE``), a
+        printable ASCII text (one pass over its bytes) by the pattern that leaves free text unchecked per
+        character; any other by the strict ``rx``. Both give one verdict."""
         try:
             text = self._render_fast(data)
         except (TypeError, ValueError, ArithmeticError):
@@ -626,11 +640,11 @@ class Layout:
         if len(text) == self.length:
             rx = self.rx
             if (
-                self._rx_printable is not None
+                self._rx_render is not None
                 and text.isascii()
                 and b"\0" not in text.encode("ascii").translate(_CONTROL_TABLE)
             ):
-                rx = self._rx_printable
+                rx = self._rx_render
             m = rx.fullmatch(text)
             if m is not None:
                 return text, m
