@@ -24,6 +24,7 @@ fixed-length records back to back.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -242,9 +243,6 @@ def record_rules(layout: Layout, data: Mapping[str, Any]) -> RecordError | None:
     return None
 
 
-RULE_FIELDS = frozenset({"employer_fein", "employee_birth_date", "hire_date"})  # what record_rules reads
-
-
 @cache
 def _fein_prefix_assigned(prefix: str) -> bool:
     # stdnum's us.ein check is a lookup of the two-digit prefix and nothing else, and a slow one (a walk
@@ -261,6 +259,12 @@ def sniff_encoding(head: bytes, default: str) -> str:
 
 
 _IDENTS = {enc: {code.encode(enc) for code in ("W4", "H4", "T4")} for enc in ("ascii", "cp037")}
+
+
+def _to_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
 
 
 # =========================================================================== the adapter
@@ -286,7 +290,6 @@ class NewHireAdapter:
             raise LayoutError(f"unknown new-hire variant {name!r}; known: {', '.join(sorted(variants))}")
         self.variant = variants[name]
         self.layout = self.variant.layout
-        self.rule_fields = RULE_FIELDS & {f.name for f in self.layout.data_fields}  # a variant may lack the birth date
         try:
             self.encoding = codecs.lookup(encoding).name
         except LookupError:
@@ -326,10 +329,12 @@ class NewHireAdapter:
             yield self.record(data)
 
     def record(self, data: Mapping[str, Any]) -> bytes:
-        """One W4 record; every width and code checked by the layout, then the rules parsing applies, to
-        the values as a reader reads them back from the same match."""
-        text, read = self.layout.render_parsed(data, self.rule_fields)
-        err = record_rules(self.layout, read)
+        """One W4 record; every width and code checked by the layout, then the rules parsing applies."""
+        text = self.layout.render(data)
+        checked = dict(data)
+        for key in ("hire_date", "employee_birth_date"):
+            checked[key] = _to_date(checked.get(key))
+        err = record_rules(self.layout, checked)
         if err is not None:
             raise err
         try:
