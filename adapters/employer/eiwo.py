@@ -318,46 +318,50 @@ def dtl_from_order(order: IncomeWithholdingOrder) -> dict[str, Any]:
 
 class _OrderReader:
     """Writes the source of one function that reads a canonical order into a DTL dict, from the mapping
-    tables above: every canonical object on the way is read once into a local (``None`` when absent)
-    and each field is one expression of it, where the table walk costs a Python loop per value."""
+    tables above: the fields of every canonical object on the way are taken once into a local (its
+    ``__dict__``, where pydantic keeps a model's field values; ``None`` when the object is absent) and
+    each DTL field is one subscript of it. Attribute access on a pydantic model goes through its
+    ``__getattr__`` hook and costs several times a dict subscript; the table walk cost a Python loop
+    per value."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.objects: dict[Keys, str] = {(): "o"}
+        self.lines: list[str] = ["    p0 = o.__dict__"]
+        self.objects: dict[Keys, str] = {(): "p0"}
         self.fields: dict[str, str] = {}
 
     def obj(self, keys: Keys) -> str:
-        """The local holding the canonical object at ``keys`` (assigned on first use)."""
+        """The local holding the fields of the canonical object at ``keys`` (assigned on first use)."""
         local = self.objects.get(keys)
         if local is None:
-            parent, key = self.obj(keys[:-1]), keys[-1]
-            local = self.objects[keys] = f"p{len(self.objects)}"
-            if isinstance(key, int):
-                read = f"None if {parent} is None or len({parent}) <= {key} else {parent}[{key}]"
+            key = keys[-1]
+            if isinstance(key, int):  # an item of a list field
+                items = self.value(keys[:-1])
+                read = f"None if (_l := {items}) is None or len(_l) <= {key} else _l[{key}].__dict__"
             else:
-                read = f"{parent}.{key}" if parent == "o" else f"None if {parent} is None else {parent}.{key}"
+                read = f"None if (_m := {self.value(keys)}) is None else _m.__dict__"
+            local = self.objects[keys] = f"p{len(self.objects)}"  # after the parents the read registered
             self.lines.append(f"    {local} = {read}")
         return local
 
     def value(self, keys: Keys) -> str:
-        """An expression for the value at ``keys`` (the last key an attribute)."""
-        parent = self.obj(keys[:-1])
-        return f"{parent}.{keys[-1]}" if parent == "o" else f"(None if {parent} is None else {parent}.{keys[-1]})"
+        """An expression for the value at ``keys`` (the last key a field name)."""
+        owner = self.obj(keys[:-1])
+        return f"{owner}[{keys[-1]!r}]" if owner == "p0" else f"(None if {owner} is None else {owner}[{keys[-1]!r}])"
 
     def build(self) -> Callable[[IncomeWithholdingOrder], dict[str, Any]]:
         """The compiled function: the same values ``order_from_dtl`` reads back, field by field."""
         f = self.fields
         for keys, name in _DIRECT_KEYS:
             f[name] = self.value(keys)
-        f["action_code"] = "o.action.value"
+        f["action_code"] = "p0['action'].value"
         for address in _ADDRESSES:
             for part, name in address.parts:
                 f[name] = self.value((*address.keys, part))
         for key, amount, frequency in _PERIODIC_FIELDS:
             p = self.obj(("order", key))
-            f[amount] = f"(_ZERO if {p} is None else {p}.amount)"
-            f[frequency] = f"(None if {p} is None else _letter({p}.frequency, {frequency!r}))"
-        per_period = self.obj(("order", "per_period_amounts"))
+            f[amount] = f"(_ZERO if {p} is None else {p}['amount'])"
+            f[frequency] = f"(None if {p} is None else _letter({p}['frequency'], {frequency!r}))"
+        per_period = self.value(("order", "per_period_amounts"))
         for freq, name in _PER_PERIOD:
             f[name] = f"{per_period}.get(_Frequency.{freq.name}, _ZERO)"
         for keys, name in _YES_NO_KEYS:
@@ -365,7 +369,7 @@ class _OrderReader:
         for slot, fields in enumerate(_CHILD_SLOT_FIELDS):
             for keys, name in fields:
                 f[name] = self.value(("children", slot, *keys))
-        f["lump_sum_amount"] = "(o.lump_sum_amount or _ZERO)"
+        f["lump_sum_amount"] = "(p0['lump_sum_amount'] or _ZERO)"
         items = ", ".join(f"{name!r}: {f.get(name, 'None')}" for name in _DTL_FIELDS)
         src = "def dtl(o):\n" + "\n".join(self.lines) + f"\n    return {{{items}}}\n"
         env: dict[str, Any] = {"_ZERO": ZERO, "_letter": _letter, "_Frequency": Frequency}
