@@ -442,10 +442,11 @@ class Layout:
     def __post_init__(self) -> None:
         self._check()
         self._data_fields = tuple(f for f in self.fields if f.in_data)
-        self.rx = re.compile("".join(f.regex() for f in self.fields), re.DOTALL)
+        # ASCII: ``\\d`` is 0-9 (what ``int`` should read), and the engine tests it without a Unicode lookup
+        self.rx = re.compile("".join(f.regex() for f in self.fields), re.DOTALL | re.ASCII)
         free_text = sum(f.length for f in self.fields if f.type == "alnum" and not f.charset and not f.pattern)
         self._rx_printable = (
-            re.compile("".join(f.regex(printable=True) for f in self.fields), re.DOTALL)
+            re.compile("".join(f.regex(printable=True) for f in self.fields), re.DOTALL | re.ASCII)
             if free_text >= PRINTABLE_CHECK_MIN_TEXT
             else None
         )
@@ -809,7 +810,7 @@ def _field_problem(f: Field, raw: str) -> tuple[str, str] | None:
         if f.pattern:
             if re.fullmatch(f.pattern, raw) is None:
                 return "PATTERN", "does not have the form this field requires"
-        elif re.fullmatch(f.regex(), raw, re.DOTALL) is None:
+        elif re.fullmatch(f.regex(), raw, re.DOTALL | re.ASCII) is None:
             return "CHARSET", "contains characters this field does not allow"
         return None
     if f.type == "amount" and f.form == "signed":

@@ -132,17 +132,15 @@ def aba_check_digit(first8: str) -> int:
     return (10 - sum(int(c) * w for c, w in zip(first8, ABA_WEIGHTS, strict=True)) % 10) % 10
 
 
-_ABA_OK: dict[str, bool] = {}
+_ABA_OK: dict[bytes, bool] = {}  # routing number → check digit right; the parser looks here first
 
 
-def aba_ok(routing: str) -> bool:
+def aba_ok(routing: bytes) -> bool:
     """Whether a nine-digit routing number's last digit is its check digit. Cached: a file pays few
     distinct banks, and this runs once per entry."""
-    ok = _ABA_OK.get(routing)
-    if ok is None:
-        ok = aba_check_digit(routing[:8]) == int(routing[8])
-        if len(_ABA_OK) < 50_000:
-            _ABA_OK[routing] = ok
+    ok = aba_check_digit(routing[:8].decode("ascii")) == routing[8] - 48
+    if len(_ABA_OK) < 50_000:
+        _ABA_OK[routing] = ok
     return ok
 
 
@@ -167,12 +165,14 @@ class _Batch:
 
 
 class _Entry:
-    """An entry waiting for its addenda. A plain slotted class: one is made per entry of the file."""
+    """The entry waiting for its addenda; ``data`` is None while none is. One per parser, refilled for
+    each entry: filling its slots costs a fraction of making an object per entry of the file."""
 
     __slots__ = ("addenda", "data", "error", "error_line", "line")
 
-    def __init__(self, line: int, data: dict[str, Any]) -> None:
-        self.line, self.data = line, data
+    def __init__(self) -> None:
+        self.line = 0
+        self.data: dict[str, Any] | None = None  # {} for an entry whose record was rejected
         self.error: RecordError | None = None
         self.error_line = 0
         self.addenda: list[dict[str, Any]] = []
@@ -220,7 +220,7 @@ class _Parser:
         self.record_no = 0
         self.physical = 0  # records counted for the block count (padding excluded)
         self.batch: _Batch | None = None
-        self.entry: _Entry | None = None
+        self.entry = _Entry()
         self.file_header_seen = False
         self.file_control_seen = False
         self.batches = 0
@@ -241,6 +241,7 @@ class _Parser:
     def run(self, stream: BinaryIO) -> Iterator[Result]:
         # the hot loop: entries and addenda are nearly every record, so they skip the general dispatch
         addenda, start_entry, flush, record = self.addenda, self.start_entry, self.flush_entry, self.record
+        entry = self.entry
         try:
             for line_no, raw in iter_records(stream, RECORD_LENGTH):
                 kind = raw[:1]
@@ -248,7 +249,7 @@ class _Parser:
                     self.physical += 1
                     addenda(line_no, raw)
                     continue
-                if self.entry is not None:
+                if entry.data is not None:
                     yield flush()
                 if kind == b"6" and not self.file_control_seen:
                     self.physical += 1
@@ -257,8 +258,8 @@ class _Parser:
                     yield result
         except FileStructureError as exc:  # framing damage explains every later fault: report it first
             self.problems.insert(0, (exc.code, exc.message))
-        if self.entry is not None:
-            yield self.flush_entry()
+        if entry.data is not None:
+            yield flush()
         self.finish()
         if self.problems:
             raise FileStructureError.from_problems(self.problems)
@@ -356,22 +357,26 @@ class _Parser:
             b = self.batch = _Batch({}, line_no, "", self.entry_layout(""))
             self.batches += 1
         b.count += 1
+        entry = self.entry
+        entry.line = line_no
+        entry.error = None
+        entry.addenda = []
         try:
-            d = b.entry_layout.parse(raw)
+            d = entry.data = b.entry_layout.parse(raw)
         except RecordError as err:
             self.note(err, line_no)
-            entry = self.entry = _Entry(line_no, {})
+            entry.data = {}
             entry.error, entry.error_line = err, line_no
             self.raw_totals(b, raw)
             return
-        entry = self.entry = _Entry(line_no, d)
         # positions are valid here: amounts and routing numbers are digits
         if d["transaction_code"] in DEBIT_CODES:
             b.debit += int(raw[27:39] if b.adv else raw[29:39])
         else:
             b.credit += int(raw[27:39] if b.adv else raw[29:39])
         b.hash += int(d["rdfi_identification"])
-        if not aba_ok(raw[3:12].decode()):
+        routing = raw[3:12]
+        if not (_ABA_OK.get(routing) or aba_ok(routing)):
             entry.error, entry.error_line = CHECK_DIGIT_ERROR, line_no
             return
         trace = d["trace_number"] if not b.adv else f"{d['sequence_number']:015d}"
@@ -396,7 +401,7 @@ class _Parser:
         entry, b = self.entry, self.batch
         if b is not None:
             b.count += 1
-        if entry is None:
+        if entry.data is None:
             self.problem("ORPHAN_ADDENDA", f"line {line_no}: addenda record without an entry")
             return
         try:
@@ -406,21 +411,33 @@ class _Parser:
             if entry.error is None:
                 entry.error, entry.error_line = err, line_no
             return
-        entry.addenda.append(data)
-        if entry.error is None and entry.data:
-            fault = self.addenda_error(entry, data, b)
-            if fault is not None:
-                entry.error, entry.error_line = fault, line_no
+        addenda = entry.addenda
+        addenda.append(data)
+        ed = entry.data
+        if entry.error is not None or not ed:
+            return
+        if (  # the usual case, a first addenda in order: none of addenda_error's faults can apply
+            len(addenda) == 1
+            and data.get("addenda_sequence_number") == 1
+            and ed["addenda_record_indicator"] == "1"
+            and data.get("entry_detail_sequence_number") == ed.get("trace_number", "")[-7:]
+        ):
+            return
+        fault = self.addenda_error(ed, addenda, data, b)
+        if fault is not None:
+            entry.error, entry.error_line = fault, line_no
 
     @staticmethod
-    def addenda_error(entry: _Entry, data: dict[str, Any], b: _Batch | None) -> RecordError | None:
-        """What is wrong with an addenda given the entry it follows, if anything."""
-        if entry.data["addenda_record_indicator"] == "0":
+    def addenda_error(
+        entry: dict[str, Any], addenda: list[dict[str, Any]], data: dict[str, Any], b: _Batch | None
+    ) -> RecordError | None:
+        """What is wrong with an addenda (``data``, the last of ``addenda``) given its entry, if anything."""
+        if entry["addenda_record_indicator"] == "0":
             return ADDENDA_UNEXPECTED_ERROR
         seq = data.get("entry_detail_sequence_number")
-        if seq is not None and seq != entry.data.get("trace_number", "")[-7:]:
+        if seq is not None and seq != entry.get("trace_number", "")[-7:]:
             return ADDENDA_TRACE_ERROR
-        if b is not None and b.one_addenda and len(entry.addenda) > 1:
+        if b is not None and b.one_addenda and len(addenda) > 1:
             return RecordError(
                 "ADDENDA_COUNT",
                 f"{b.sec} entries carry at most one addenda",
@@ -428,16 +445,17 @@ class _Parser:
                 start=2,
                 end=3,
             )
-        if "payment_related_information" in data and data["addenda_sequence_number"] != len(entry.addenda):
+        if "payment_related_information" in data and data["addenda_sequence_number"] != len(addenda):
             return ADDENDA_ORDER_ERROR
         return None
 
     def flush_entry(self) -> Result:
         """The complete entry with its addenda: checked as one logical record."""
-        entry, self.entry = self.entry, None
-        assert entry is not None
-        self.record_no = no = self.record_no + 1
+        entry = self.entry
         data, addenda = entry.data, entry.addenda
+        assert data is not None
+        entry.data = None
+        self.record_no = no = self.record_no + 1
         canonical = None
         if entry.error is None:
             if addenda:
