@@ -10,8 +10,9 @@ Why code generation: per-field Python work is the bottleneck of fixed-width pars
 the whole record's shape in C (digits, code lists, SSN rules, charsets) and to one generated Python
 function that converts the captured groups into a dict. Only a record that fails the fast path is
 diagnosed field by field, to name the exact field, positions and code. Rendering is the mirror:
-one ``%``-format for the whole record, then the same regular expression proves the output is valid,
-and only a failing record is diagnosed field by field. Over-wide values are refused, never truncated.
+one ``%``-format for the whole record, then the same regular expression proves the output is valid
+(in its printable-text form for a record mostly of free text whose text is printable ASCII), and only a
+failing record is diagnosed field by field. Over-wide values are refused, never truncated.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,9 @@ _CONTROL_TABLE = bytes(0 if c < 0x20 or c == 0x7F else 0x20 for c in range(256))
 # Free-text characters from which the printable pre-check pays for itself (measured in instructions: the
 # check costs about as much as testing 100 free-text characters in the regex, plus a little per byte).
 PRINTABLE_CHECK_MIN_TEXT = 200
+# Rendering must first encode its text, and the check then costs about 11 instructions a byte of the whole
+# record against about 21 saved per free-text character: it pays from this share of free text on.
+RENDER_PRINTABLE_MIN_SHARE = 0.55
 
 
 # --------------------------------------------------------------------------- code tables
@@ -290,6 +295,25 @@ def latin1_table(encoding: str) -> bytes | None:
     return None if len(table) != 256 or table == bytes(range(256)) else table
 
 
+@cache
+def ascii_table(encoding: str) -> bytes | None:
+    """The way back for rendering: for a single-byte code page that is not ASCII-compatible (the EBCDIC
+    pages), a ``bytes.translate`` table from ASCII into the page, so ASCII text encodes at C speed, about
+    four times faster than the charmap codec. None when the codec is as fast (ASCII-compatible pages) or
+    must be used (multi-byte codecs). Only the table's ASCII half is ever used."""
+    try:
+        table = bytes(range(128)).decode("ascii").encode(encoding)
+    except (UnicodeError, LookupError):
+        return None
+    return None if len(table) != 128 or table == bytes(range(128)) else table + bytes(range(128, 256))
+
+
+def encode_text(text: str, encoding: str) -> bytes:
+    """``text.encode(encoding)`` (raising ``UnicodeEncodeError`` alike), through ``ascii_table`` when it can."""
+    table = ascii_table(encoding) if text.isascii() else None
+    return text.encode(encoding) if table is None else text.encode("ascii").translate(table)
+
+
 _DATE_CACHE: dict[tuple[str, str], dt.date] = {}
 
 
@@ -321,18 +345,20 @@ def _to_time(text: str) -> str | None:
     return text
 
 
-_DATE_TEXT_CACHE: dict[tuple[dt.date, str], str] = {}
+# date → text, one table per format: generated renderers look a date up here directly (one dict probe)
+# and call ``_date_text`` only on a miss.
+_DATE_TEXT: dict[str, dict[dt.date, str]] = {fmt: {} for fmt in DATE_FORMATS}
 
 
 def _date_text(value: Any, fmt: str) -> str:
     """Cached for ``date`` values, like ``to_date`` and for the same reason: few distinct dates, slow formatting."""
     if type(value) is dt.date:
-        key = (value, fmt)
-        text = _DATE_TEXT_CACHE.get(key)
+        cached = _DATE_TEXT[fmt]
+        text = cached.get(value)
         if text is None:
             text = _format_date(value, fmt)
-            if len(_DATE_TEXT_CACHE) < 100_000:
-                _DATE_TEXT_CACHE[key] = text
+            if len(cached) < 100_000:
+                cached[value] = text
         return text
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
@@ -407,6 +433,7 @@ class Layout:
     rx: re.Pattern[str] = field(init=False, repr=False)
     # ``rx`` for text known to be printable, on layouts with enough free text for the check to pay
     _rx_printable: re.Pattern[str] | None = field(init=False, repr=False)
+    _rx_render: re.Pattern[str] | None = field(init=False, repr=False)  # ``_rx_printable`` when rendering gains
     _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
@@ -423,6 +450,7 @@ class Layout:
             if free_text >= PRINTABLE_CHECK_MIN_TEXT
             else None
         )
+        self._rx_render = self._rx_printable if free_text >= RENDER_PRINTABLE_MIN_SHARE * self.length else None
         self._convert = self._gen_convert()
         self._render_fast = self._gen_render()
         self._readers = {}
@@ -472,48 +500,34 @@ class Layout:
         return fn
 
     def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
-        """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards."""
-        env: dict[str, Any] = {"_dtext": _date_text, "_scaled": _scaled, "_stext": _signed_text, "_blank": _blank}
-        fmt, args = [], []
-        for f in self.fields:
-            n = f.length
-            if f.type == "constant":
-                fmt.append(f.value.replace("%", "%%"))
-                continue
-            if f.type == "filler":
-                fmt.append((f.pad * n).replace("%", "%%"))
-                continue
-            v = f"d.get({f.name!r}, {f.default!r})"
-            if f.type in ("alnum", "alpha") and f.required:
-                fmt.append(f"%-{n}s")
-                args.append(f"(_v if (_v := {v}) is not None and _v.strip() else _blank())")
-            elif f.type in ("alnum", "alpha"):
-                fmt.append(f"%-{n}s")
-                args.append(f"('' if (_v := {v}) is None else _v)")
-            elif f.type == "code":
-                fmt.append(f"%-{n}s" if f.justify == "left" else f"%{n}s")
-                args.append(f"('' if (_v := {v}) is None else _v)")
-            elif f.type == "amount" and f.form == "signed":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else _stext(_v, {n}, {f.decimals}))")
-            elif f.type in ("numeric", "amount"):
-                conv = "_v" if f.type == "numeric" else f"_scaled(_v, {f.decimals})"
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else '%0{n}d' % {conv})")
-            elif f.type == "digits":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else str(_v).rjust({n}, '0'))")
-            elif f.type == "ssn":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else _v)")
-            elif f.type == "date":
-                fmt.append("%s")
-                args.append(f"({' ' * n!r} if (_v := {v}) is None else _dtext(_v, {f.format!r}))")
-            elif f.type == "time":
-                fmt.append(f"%{n}s")
-                args.append(f"('' if (_v := {v}) is None else _v)")
-        tuple_src = "(" + ", ".join(args) + ("," if len(args) == 1 else "") + ")"
-        src = f"def render(d):\n    return {''.join(fmt)!r} % {tuple_src}\n"
+        """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards.
+
+        The values are read into locals in one C call (``itemgetter``) when the record can hold every field
+        (records from ``parse`` and the builders do), else, or when one is missing after all, one ``get``
+        with its default per field (no exception raised for a record built with fewer fields)."""
+        fields = self.data_fields
+        env: dict[str, Any] = {
+            "_dtext": _date_text,
+            "_scaled": _scaled,
+            "_stext": _signed_text,
+            "_blank": _blank,
+            "_Dec": Decimal,
+            "_take": itemgetter(*(f.name for f in fields)) if len(fields) > 1 else None,
+            **{f"_dt_{fmt}": cached for fmt, cached in _DATE_TEXT.items()},
+        }
+        fmt = "".join(_render_format(f) for f in self.fields)
+        names = [f"v{i}" for i in range(len(fields))]
+        args = "".join(f"{_render_expr(f, v)}, " for f, v in zip(fields, names, strict=True))
+        local = "".join(f"{v}, " for v in names)
+        take = "_take(d)" if len(fields) > 1 else f"(d[{fields[0].name!r}],)" if fields else ""
+        gets = "(" + "".join(f"d.get({f.name!r}, {f.default!r}), " for f in fields) + ")"
+        src = "def render(d):\n"
+        if fields:
+            src += (
+                f"    try:\n        {local}= {take} if len(d) >= {len(fields)} else {gets}\n"
+                f"    except KeyError:\n        {local}= {gets}\n"
+            )
+        src += f"    return {fmt!r} % ({args})\n"
         exec(compile(src, f"<layout {self.name} render>", "exec"), env)
         fn: Callable[[Mapping[str, Any]], str] = env["render"]
         return fn
@@ -597,13 +611,7 @@ class Layout:
     # ---- rendering
     def render(self, data: Mapping[str, Any]) -> str:
         """Render one record; over-wide or invalid values raise ``RecordError`` naming the field."""
-        try:
-            text = self._render_fast(data)
-        except (TypeError, ValueError, ArithmeticError):
-            text = ""
-        if len(text) == self.length and self.rx.fullmatch(text):
-            return text
-        raise self._render_problem(data)
+        return self._proved(data)[0]
 
     def render_parsed(self, data: Mapping[str, Any], only: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
         """``render`` plus what ``parse_text`` reads back from the text, from the same regex match.
@@ -612,19 +620,36 @@ class Layout:
         that renders but does not read back raises the reader's ``RecordError``. ``only`` names the fields
         whose values the writer needs (the others are proved by the regex but not converted, which is most
         of the cost); fields whose reading can fail are read regardless, so that guarantee stands."""
-        try:
-            text = self._render_fast(data)
-        except (TypeError, ValueError, ArithmeticError):
-            text = ""
-        m = self.rx.fullmatch(text) if len(text) == self.length else None
-        if m is None:
-            raise self._render_problem(data)
+        text, m = self._proved(data)
         try:
             if only is None:
                 return text, self._convert(m.groups())
             return text, (self._readers.get(only) or self._reader(only))(m)
         except (ValueError, ArithmeticError):
             raise self.diagnose(text) from None
+
+    def _proved(self, data: Mapping[str, Any]) -> tuple[str, re.Match[str]]:
+        """The record's text and the match proving it, or the ``RecordError`` of its first bad field.
+
+        Proved as ``parse`` reads: on a layout that is mostly free text (``RENDER_PRINTABLE_MIN_SHARE``), a
+        printable ASCII text (one pass over its bytes) by the pattern that leaves free text unchecked per
+        character; any other by the strict ``rx``. Both give one verdict."""
+        try:
+            text = self._render_fast(data)
+        except (TypeError, ValueError, ArithmeticError):
+            text = ""
+        if len(text) == self.length:
+            rx = self.rx
+            if (
+                self._rx_render is not None
+                and text.isascii()
+                and b"\0" not in text.encode("ascii").translate(_CONTROL_TABLE)
+            ):
+                rx = self._rx_render
+            m = rx.fullmatch(text)
+            if m is not None:
+                return text, m
+        raise self._render_problem(data)
 
     def _reader(self, only: frozenset[str]) -> Callable[[re.Match[str]], dict[str, Any]]:
         unknown = only - {f.name for f in self.data_fields}
@@ -685,6 +710,50 @@ def _convert_expr(f: Field, g: str) -> str:
         strip = f"{g}.rstrip({f.pad!r})" if f.justify == "left" else f"{g}.lstrip({f.pad!r})"
         return strip if f.required else f"({strip} or None)"
     raise LayoutError(f"cannot convert {f.type}")  # pragma: no cover - load-time checks make this unreachable
+
+
+def _render_format(f: Field) -> str:
+    """Field ``f``'s piece of the record's ``%`` format: its text for structure, a conversion for data."""
+    if f.type == "constant":
+        return f.value.replace("%", "%%")
+    if f.type == "filler":
+        return (f.pad * f.length).replace("%", "%%")
+    if f.type in ("alnum", "alpha", "code"):
+        return f"%-{f.length}s" if f.justify == "left" else f"%{f.length}s"
+    return f"%{f.length}s" if f.type == "time" else "%s"
+
+
+def _render_expr(f: Field, v: str) -> str:
+    """The Python expression giving field ``f``'s text (or the value ``%s`` pads) from its value, the local ``v``.
+
+    The text may still be wrong (over-wide, negative): the whole record is proved afterwards, and a
+    failure is diagnosed field by field with ``render_field``. An amount that is a ``Decimal`` holding
+    exactly the field's decimals (what ``parse`` gives) is written from its own digits: ``str`` of a
+    ``Decimal`` with a point ``decimals`` places from the end is plain notation with exactly those
+    places, so nothing can be lost; any other value goes through ``_scaled``."""
+    n, blank = f.length, repr(" " * f.length)
+    if f.type in ("alnum", "alpha") and f.required:
+        return f"({v} if {v} is not None and {v}.strip() else _blank())"
+    if f.type in ("alnum", "alpha", "code", "time"):
+        return f"('' if {v} is None else {v})"
+    if f.type == "amount" and f.form == "signed":
+        return f"({blank} if {v} is None else _stext({v}, {n}, {f.decimals}))"
+    if f.type == "amount" and f.decimals:
+        k = f.decimals
+        return (
+            f"({blank} if {v} is None else _s.replace('.', '').zfill({n}) if type({v}) is _Dec"
+            f" and (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s[0] != '-' else '%0{n}d' % _scaled({v}, {k}))"
+        )
+    if f.type in ("numeric", "amount"):
+        conv = v if f.type == "numeric" else f"_scaled({v}, {f.decimals})"
+        return f"({blank} if {v} is None else '%0{n}d' % {conv})"
+    if f.type == "digits":
+        return f"({blank} if {v} is None else str({v}).rjust({n}, '0'))"
+    if f.type == "ssn":
+        return f"({blank} if {v} is None else {v})"
+    if f.type == "date":
+        return f"({blank} if {v} is None else _dt_{f.format}.get({v}) or _dtext({v}, {f.format!r}))"
+    raise LayoutError(f"cannot render {f.type}")  # pragma: no cover - load-time checks make this unreachable
 
 
 def _read_can_fail(f: Field) -> bool:

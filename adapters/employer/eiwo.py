@@ -49,7 +49,7 @@ import datetime as dt
 import itertools
 import operator
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -71,7 +71,6 @@ from adapters.employer.eiwo_common import (
     canonical_error,
     field_for,
     filled,
-    get,
     loc_key,
     path_keys,
     put,
@@ -119,6 +118,7 @@ RULE_FIELDS = frozenset(  # what check_rules reads
         *itertools.chain(*AMOUNT_FREQUENCY, *itertools.chain(*ACTIONS.values())),
     )
 )
+ZERO = Decimal("0.00")  # an unused amount; with the field's two places the renderer writes it from its digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,30 +347,71 @@ def dtl_from_order(order: IncomeWithholdingOrder) -> dict[str, Any]:
 
     Unused amounts are written as zeros, as Kansas does (§1.5 notes); ``portal_*`` and ``extra`` have no
     place in an outgoing DTL and are left out. Raises ``RecordError`` for a frequency with no DTL letter.
+    The work is done by ``_DTL_OF_ORDER``, generated from the mapping tables when the module loads.
     """
-    d: dict[str, Any] = dict.fromkeys(_DTL_FIELDS)
-    for parent, pairs in _OBJECTS:
-        obj = get(order, parent)
-        for key, name in pairs:
-            d[name] = None if obj is None else getattr(obj, key)
-    d["action_code"] = order.action.value
-    for address in _ADDRESSES:
-        address.to_record(order, d)
-    o = order.order
-    for key, amount_field, frequency_field in _PERIODIC_FIELDS:
-        periodic = getattr(o, key)
-        d[amount_field] = Decimal(0) if periodic is None else periodic.amount
-        d[frequency_field] = None if periodic is None else _letter(periodic.frequency, frequency_field)
-    for freq, name in _PER_PERIOD:
-        d[name] = o.per_period_amounts.get(freq, Decimal(0))
-    for keys, name in _YES_NO_KEYS:
-        value = get(order, keys)
-        d[name] = None if value is None else "Y" if value else "N"
-    for child, fields in zip(order.children, _CHILD_SLOT_FIELDS, strict=False):  # at most 6 slots
-        for keys, name in fields:
-            d[name] = get(child, keys)
-    d["lump_sum_amount"] = order.lump_sum_amount or Decimal(0)
-    return d
+    return _DTL_OF_ORDER(order)
+
+
+class _OrderReader:
+    """Writes the source of one function that reads a canonical order into a DTL dict, from the mapping
+    tables above: the fields of every canonical object on the way are taken once into a local (its
+    ``__dict__``, where pydantic keeps a model's field values; ``None`` when the object is absent) and
+    each DTL field is one subscript of it. Attribute access on a pydantic model goes through its
+    ``__getattr__`` hook and costs several times a dict subscript; the table walk cost a Python loop
+    per value."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = ["    p0 = o.__dict__"]
+        self.objects: dict[Keys, str] = {(): "p0"}
+        self.fields: dict[str, str] = {}
+
+    def obj(self, keys: Keys) -> str:
+        """The local holding the fields of the canonical object at ``keys`` (assigned on first use)."""
+        local = self.objects.get(keys)
+        if local is None:
+            key = keys[-1]
+            if isinstance(key, int):  # an item of a list field
+                items = self.value(keys[:-1])
+                read = f"None if (_l := {items}) is None or len(_l) <= {key} else _l[{key}].__dict__"
+            else:
+                read = f"None if (_m := {self.value(keys)}) is None else _m.__dict__"
+            local = self.objects[keys] = f"p{len(self.objects)}"  # after the parents the read registered
+            self.lines.append(f"    {local} = {read}")
+        return local
+
+    def value(self, keys: Keys) -> str:
+        """An expression for the value at ``keys`` (the last key a field name)."""
+        owner = self.obj(keys[:-1])
+        return f"{owner}[{keys[-1]!r}]" if owner == "p0" else f"(None if {owner} is None else {owner}[{keys[-1]!r}])"
+
+    def build(self) -> Callable[[IncomeWithholdingOrder], dict[str, Any]]:
+        """The compiled function: the same values ``order_from_dtl`` reads back, field by field."""
+        f = self.fields
+        for keys, name in _DIRECT_KEYS:
+            f[name] = self.value(keys)
+        f["action_code"] = "p0['action'].value"
+        for address in _ADDRESSES:
+            for part, name in address.parts:
+                f[name] = self.value((*address.keys, part))
+        for key, amount, frequency in _PERIODIC_FIELDS:
+            p = self.obj(("order", key))
+            f[amount] = f"(_ZERO if {p} is None else {p}['amount'])"
+            f[frequency] = f"(None if {p} is None else _letter({p}['frequency'], {frequency!r}))"
+        per_period = self.value(("order", "per_period_amounts"))
+        for freq, name in _PER_PERIOD:
+            f[name] = f"{per_period}.get(_Frequency.{freq.name}, _ZERO)"
+        for keys, name in _YES_NO_KEYS:
+            f[name] = f"(None if (_v := {self.value(keys)}) is None else 'Y' if _v else 'N')"
+        for slot, fields in enumerate(_CHILD_SLOT_FIELDS):
+            for keys, name in fields:
+                f[name] = self.value(("children", slot, *keys))
+        f["lump_sum_amount"] = "(p0['lump_sum_amount'] or _ZERO)"
+        items = ", ".join(f"{name!r}: {f.get(name, 'None')}" for name in _DTL_FIELDS)
+        src = "def dtl(o):\n" + "\n".join(self.lines) + f"\n    return {{{items}}}\n"
+        env: dict[str, Any] = {"_ZERO": ZERO, "_letter": _letter, "_Frequency": Frequency}
+        exec(compile(src, "<eiwo dtl_from_order>", "exec"), env)
+        fn: Callable[[IncomeWithholdingOrder], dict[str, Any]] = env["dtl"]
+        return fn
 
 
 def _letter(freq: Frequency | None, field: str) -> str | None:
@@ -384,6 +425,9 @@ def _letter(freq: Frequency | None, field: str) -> str | None:
             "RENDER_VALUE",
             f"frequency {freq.value!r} has no e-IWO letter (mappings/codes/eiwo_frequency.csv)",
         ) from None
+
+
+_DTL_OF_ORDER = _OrderReader().build()
 
 
 # ---- which DTL field a canonical validation error is about

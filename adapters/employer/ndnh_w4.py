@@ -11,7 +11,8 @@ employer's file, ``adapters.employer.new_hire``), plus the NDNH's no-suffix rule
 
 Encoding: the NDNH takes EBCDIC (§3.2), so rendering writes ``cp037`` fixed-length records by
 default (``NdnhW4Adapter(encoding="ascii")`` writes ASCII lines for test tools); parsing reads either,
-recognised by the header's bytes. Python's ``cp037`` codec does the translation.
+recognised by the header's bytes. Python's ``cp037`` codec does the translation (rendered ASCII text
+through a ``bytes.translate`` table built from it, ``layout.encode_text``).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from adapters.base import DeferredParsed, Direction, Rejected, Result, SourceInf
 from adapters.canonical import AddressType, NewHire
 from adapters.errors import FileStructureError, LayoutError, RecordError
 from adapters.labor.ndnh import json_native
-from adapters.layout import MAPPINGS_DIR, Layout, load_layout
+from adapters.layout import MAPPINGS_DIR, Layout, encode_text, load_layout
 from adapters.records import iter_records, with_head
 
 FOLDER = "employer/new_hire"
@@ -338,7 +338,7 @@ class NewHireAdapter:
         if err is not None:
             raise err
         try:
-            return text.encode(self.encoding) + self.line_end
+            return encode_text(text, self.encoding) + self.line_end
         except UnicodeEncodeError:
             raise RecordError("RENDER_VALUE", f"a value holds characters {self.encoding} cannot encode") from None
 

@@ -43,7 +43,7 @@ from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import USPS_STATE_CODES, AddressType, QuarterWage
 from adapters.errors import FileStructureError, LayoutError, RecordError
 from adapters.labor.ndnh_spec import FieldRule, FileSpec, load_spec
-from adapters.layout import Field, Layout, load_codes
+from adapters.layout import Field, Layout, encode_text, load_codes
 from adapters.records import iter_records
 
 NAME_FIELDS = ("first_name", "middle_name", "last_name")
@@ -457,7 +457,7 @@ class NdnhRenderer:
     def line(self, role: str, data: Mapping[str, Any]) -> bytes:
         text = self.spec.layouts[role].render(data)
         try:
-            return text.encode(self.a.encoding) + self.end
+            return encode_text(text, self.a.encoding) + self.end
         except UnicodeEncodeError:
             raise RecordError(
                 "RENDER_VALUE", f"{role} record holds characters {self.a.encoding} cannot encode"

@@ -15,6 +15,8 @@ from adapters.errors import LayoutError, RecordError
 from adapters.layout import (
     MAPPINGS_DIR,
     all_layout_files,
+    ascii_table,
+    encode_text,
     latin1_table,
     layout_from_doc,
     load_code_rows,
@@ -159,13 +161,31 @@ def test_control_characters_get_the_strict_verdict(char: str, pos: int) -> None:
     assert got[1] == {2: "note", 241: "note", 242: "code"}[pos] if pos < 245 else isinstance(got, dict)
 
 
+@pytest.mark.parametrize("char", ["\x00", "\t", "\n", "\x1f", "\x7f", "\xe9", "\u20ac"])
+@pytest.mark.parametrize("at", [0, 120, 239])
+def test_render_refuses_what_is_not_printable_ascii_in_free_text(char: str, at: int) -> None:
+    """Rendering proves free text by the printable-text pattern only after the whole text passed the
+    printable check, so a control or non-ASCII character anywhere in it is still refused and named."""
+    note = ("FREE TEXT " * 24)[:239]
+    assert TEXTY.render({"note": note, "code": "BB"}) == f"T{note} BB    "
+    with pytest.raises(RecordError) as info:
+        TEXTY.render({"note": note[:at] + char + note[at + 1 :], "code": "BB"})
+    assert (info.value.code, info.value.field) == ("CHARSET", "note")
+
+
 @pytest.mark.parametrize("encoding", ["cp037", "cp500", "cp1140", "latin-1", "utf-8"])
 def test_parse_decodes_any_codec_exactly(encoding: str) -> None:
     # EBCDIC pages that map onto Latin-1 take the bytes.translate fast path; the others use the codec
     assert LAYOUT.parse(GOOD.encode(encoding), encoding) == LAYOUT.parse_text(GOOD)
     every_byte = bytes(range(256))
+    assert encode_text(GOOD, encoding) == GOOD.encode(encoding)  # and back: ASCII text into the page
     assert latin1_table("cp037") is not None and latin1_table("cp1140") is None and latin1_table("ascii") is None
     assert every_byte.translate(latin1_table("cp037")).decode("latin-1") == every_byte.decode("cp037")
+    assert ascii_table("cp037") is not None and ascii_table("ascii") is None and ascii_table("utf-16") is None
+    ascii_text = bytes(range(128)).decode("ascii")
+    assert encode_text(ascii_text, "cp037") == ascii_text.encode("cp037")
+    with pytest.raises(UnicodeEncodeError):
+        encode_text("é", "ascii")
     with pytest.raises(RecordError) as info:  # an EBCDIC lower-case letter in a digits field is still named
         LAYOUT.parse(GOOD[:41].encode(encoding) + "a".encode(encoding) + GOOD[42:].encode(encoding), encoding)
     assert (info.value.code, info.value.field) == ("NOT_NUMERIC", "id")
@@ -195,6 +215,45 @@ def test_render_never_truncates_or_shifts() -> None:
     """``"%09d"`` does not truncate: an over-wide number must not push later fields along."""
     with pytest.raises(RecordError):
         LAYOUT.render(LAYOUT.parse_text(GOOD) | {"count": 12345})
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("123.45"), "00012345"),  # the places of the field: written from the Decimal's own digits
+        (Decimal("123.4"), "00012340"),
+        (Decimal("123"), "00012300"),
+        (Decimal("1.2E+2"), "00012000"),
+        (Decimal("0E-7"), "00000000"),
+        (Decimal("-0.00"), "00000000"),
+        (123, "00012300"),
+        ("123.45", "00012345"),
+    ],
+)
+def test_render_writes_every_form_of_an_amount_exactly(value: Any, text: str) -> None:
+    assert LAYOUT.render(LAYOUT.parse_text(GOOD) | {"amount": value})[20:28] == text
+
+
+@pytest.mark.parametrize("value", [Decimal("-1.00"), Decimal("-0.01"), Decimal("1.001"), Decimal("NaN"), "1.2.3"])
+def test_render_refuses_a_negative_inexact_or_malformed_amount(value: Any) -> None:
+    with pytest.raises(RecordError) as info:
+        LAYOUT.render(LAYOUT.parse_text(GOOD) | {"amount": value})
+    assert info.value.field == "amount"
+
+
+def test_render_takes_a_missing_field_as_its_default() -> None:
+    layout = layout_from_doc(
+        doc(
+            [
+                {"name": "a", "start": 1, "length": 2, "type": "alnum", "default": "XY"},
+                {"name": "b", "start": 3, "length": 3, "type": "numeric"},
+                {"name": "c", "start": 6, "length": 8, "type": "date", "format": "CCYYMMDD"},
+            ]
+        ),
+        "defaults",
+    )
+    assert layout.render({"b": 7}) == "XY007        "
+    assert layout.render({"a": None, "b": 7, "c": "2025-01-31"}) == "  00720250131"
 
 
 @given(
