@@ -356,9 +356,9 @@ class _OrderReader:
     """Writes the source of one function that reads a canonical order into a DTL dict, from the mapping
     tables above: the fields of every canonical object on the way are taken once into a local (its
     ``__dict__``, where pydantic keeps a model's field values; ``None`` when the object is absent) and
-    each DTL field is one subscript of it. Attribute access on a pydantic model goes through its
-    ``__getattr__`` hook and costs several times a dict subscript; the table walk cost a Python loop
-    per value."""
+    each DTL field is one subscript of it. A subscript is cheaper than attribute access on a model (which
+    searches the model's class hierarchy before its ``__dict__``), and the generic table walk cost a
+    Python loop per value."""
 
     def __init__(self) -> None:
         self.lines: list[str] = ["    p0 = o.__dict__"]
