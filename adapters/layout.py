@@ -46,9 +46,15 @@ TYPES = frozenset(
 SSN_RE = r"(?!000|666|9|078051120|457555462|219099999)\d{3}(?!00)\d{2}(?!0000)\d{4}"
 is_valid_ssn = re.compile(SSN_RE).fullmatch
 PRINTABLE = r" -~"
-# Control characters (what 7-bit ASCII holds beyond PRINTABLE) map to NUL, everything else to a space:
-# ``b"\0" in raw.translate(...)`` is one pass over the bytes and a memchr.
+# Control characters (what 7-bit ASCII holds beyond PRINTABLE) map to NUL, everything else to a space.
 _CONTROL_TABLE = bytes(0 if c < 0x20 or c == 0x7F else 0x20 for c in range(256))
+
+
+def _no_control(ascii_bytes: bytes) -> bool:
+    """Whether ASCII bytes hold no control character, i.e. are printable: one translate pass and a memchr."""
+    return b"\0" not in ascii_bytes.translate(_CONTROL_TABLE)
+
+
 # Free-text characters from which the printable pre-check pays for itself (measured in instructions: the
 # check costs about as much as testing 100 free-text characters in the regex, plus a little per byte).
 PRINTABLE_CHECK_MIN_TEXT = 200
@@ -555,7 +561,7 @@ class Layout:
         try:
             if encoding == "ascii":  # nearly every record: no table lookup
                 text = raw.decode("ascii")
-                if self._rx_printable is not None and b"\0" not in raw.translate(_CONTROL_TABLE):
+                if self._rx_printable is not None and _no_control(raw):
                     rx = self._rx_printable
             else:
                 table = latin1_table(encoding)
@@ -640,11 +646,7 @@ class Layout:
             text = ""
         if len(text) == self.length:
             rx = self.rx
-            if (
-                self._rx_render is not None
-                and text.isascii()
-                and b"\0" not in text.encode("ascii").translate(_CONTROL_TABLE)
-            ):
+            if self._rx_render is not None and text.isascii() and _no_control(text.encode("ascii")):
                 rx = self._rx_render
             m = rx.fullmatch(text)
             if m is not None:
