@@ -60,6 +60,7 @@ from pydantic import ValidationError
 from adapters.base import DeferredParsed, Direction, Parsed, Result, SourceInfo
 from adapters.canonical import Email, Fein, Frequency, IncomeWithholdingOrder
 from adapters.employer.eiwo_common import (
+    ZERO,
     Accepts,
     AddressMap,
     Batch,
@@ -118,7 +119,6 @@ RULE_FIELDS = frozenset(  # what check_rules reads
         *itertools.chain(*AMOUNT_FREQUENCY, *itertools.chain(*ACTIONS.values())),
     )
 )
-ZERO = Decimal("0.00")  # an unused amount; with the field's two places the renderer writes it from its digits
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar
 
 from pydantic import ValidationError
@@ -44,6 +43,7 @@ from adapters.base import DeferredParsed, Direction, Parsed, Result, SourceInfo
 from adapters.canonical import CaseId, EiwoActionCode, EmployerAck, Fein, IncomeWithholdingOrder
 from adapters.employer.eiwo_common import (
     STATE,
+    ZERO,
     Accepts,
     AddressMap,
     Batch,
@@ -268,7 +268,7 @@ def record_from_ack(ack: EmployerAck) -> dict[str, Any]:
     d["disposition_status"] = ack.disposition.value
     d["disposition_reason"] = ack.reason.value if ack.reason is not None else None
     for keys, name in _AMOUNT_KEYS:
-        d[name] = get(ack, keys) or Decimal(0)
+        d[name] = get(ack, keys) or ZERO
     for address in _ADDRESSES:
         address.to_record(ack, d)
     phone = ack.employee.home_phone

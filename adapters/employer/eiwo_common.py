@@ -30,6 +30,7 @@ import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, BinaryIO
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -533,6 +534,8 @@ def canonical_error(layout: Layout, first: Mapping[str, Any], name: str | None) 
         return RecordError(code, f"{'.'.join(map(str, loc)) or 'record'}: {why}")
     return layout.field_error(name, code, why)
 
+
+ZERO = Decimal("0.00")  # an unused amount (written as zeros); with the fields' two places it renders from its digits
 
 # --------------------------------------------------------------------------- could the model refuse it?
 
