@@ -8,7 +8,7 @@ case ``parse.c_plain_validate`` (slice + hand-written validation of a 300-byte, 
 parsing, ``shared/perf/b3_write_fixed.py`` case ``write.percent`` (``%``-format of the same record) for
 rendering. Ours and the ceilings run alternately and medians are compared, because the machine is noisy.
 The ceiling scripts need msgspec (shared/perf/requirements.txt): set ``CEILING_PYTHON`` to a Python that
-has it; they run from a private copy of shared/perf (bench/ceilings.py), so nothing is written into shared/.
+has it; they run from a private copy of shared/perf (bench/harness.py), so nothing is written into shared/.
 
 An e-IWO detail is 2,406 bytes with 115 data fields, an acknowledgment 573 bytes with 38, against the
 ceiling's 300 bytes and 35 fields, so besides records/s the ratios are also given per field
@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ceilings import ceilings  # bench/ is the script's folder, first on sys.path
+from harness import ceilings, drain  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 PARSE_CEILING = ("b2_parse_fixed.py", "parse.c_plain_validate")
@@ -111,20 +111,6 @@ def ack_file(n: int) -> bytes:
     header = {"control_number": "ACME0001250115093000", "creation_date": "2025-01-15", "creation_time": "093000"}
     records = [{"type": "file_header", "data": header}, *({"type": "employer_ack", "canonical": a} for a in acks)]
     return b"".join(EiwoAckAdapter().render(records))
-
-
-def drain(adapter: Any, data: bytes, kind: str, canonical: bool = False) -> tuple[int, float]:
-    """Parse everything and drop it; count good records of ``kind``. ``canonical`` also reads (so builds)
-    every good record's canonical record."""
-    from adapters.base import Parsed
-
-    t0 = time.perf_counter()
-    good = sum(
-        1
-        for r in adapter.parse(io.BytesIO(data))
-        if isinstance(r, Parsed) and r.type == kind and (not canonical or r.canonical is not None)
-    )
-    return good, time.perf_counter() - t0
 
 
 def case(name: str, n: int) -> dict[str, Any]:

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ceilings import ceilings  # bench/ is the script's folder, first on sys.path
+from harness import ceilings, drain  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 XML_CEILING = ("b4_xml.py", "xml.iterparse_dict_xsd")
@@ -110,18 +110,6 @@ def w4_rows(n: int) -> list[dict[str, Any]]:
         row["hire_date"] = dt.date(2025, 1, 1) + dt.timedelta(days=i % 300)
         rows.append(row)
     return rows
-
-
-def drain(adapter: Any, data: bytes, kind: str, build: bool = False) -> tuple[int, float]:
-    """Parse everything and drop it; count good records of ``kind`` (``build``: read each canonical)."""
-    from adapters.base import Parsed
-
-    t0 = time.perf_counter()
-    good = 0
-    for r in adapter.parse(io.BytesIO(data)):
-        if isinstance(r, Parsed) and r.type == kind:
-            good += 1 if not build or r.canonical is not None else 0
-    return good, time.perf_counter() - t0
 
 
 def timed_render(adapter: Any, records: list[dict[str, Any]]) -> tuple[int, float]:

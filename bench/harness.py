@@ -1,6 +1,7 @@
-"""Running the shared ceiling scripts (``shared/perf``) beside our benchmarks.
+"""What the per-format benchmarks share: running the ceiling scripts of ``shared/perf`` beside them, and
+draining a parse.
 
-Each run uses a private copy of shared/perf: the scripts write their data files beside themselves (two
+Each ceiling run uses a private copy of shared/perf: the scripts write their data files beside themselves (two
 benchmarks sharing that folder would overwrite each other's), and nothing is written into shared/. Result
 rows go to a temporary file. The scripts need msgspec (shared/perf/requirements.txt): set
 ``CEILING_PYTHON`` to a Python that has it.
@@ -8,13 +9,16 @@ rows go to a temporary file. The scripts need msgspec (shared/perf/requirements.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 PERF = Path(__file__).resolve().parent.parent.parent / "shared" / "perf"
 
@@ -32,3 +36,16 @@ def ceilings(script: str, ids: tuple[str, ...], only: str | None = None) -> dict
         subprocess.run([python, script], cwd=tmp, env=env, check=True, stdout=subprocess.DEVNULL)
         rows = [json.loads(line) for line in results.read_text().splitlines()]
     return {i: float(next(r["median"] for r in rows if r["id"] == i)) for i in ids}
+
+
+def drain(adapter: Any, data: bytes, kind: str, build: bool = False) -> tuple[int, float]:
+    """Parse everything and drop it, timed; count good records of ``kind`` (``build``: also read, so build,
+    each one's canonical record, as a caller that stores canonical records does)."""
+    from adapters.base import Parsed
+
+    t0 = time.perf_counter()
+    good = 0
+    for r in adapter.parse(io.BytesIO(data)):
+        if isinstance(r, Parsed) and r.type == kind:
+            good += 1 if not build or r.canonical is not None else 0
+    return good, time.perf_counter() - t0
