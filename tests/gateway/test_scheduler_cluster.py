@@ -136,6 +136,9 @@ def test_two_instances_one_leader_no_double_run_and_failover(cluster: tuple[list
     wait_for(lambda: bool(standby.said("became scheduler leader")), "standby takes over", instances)
     drop(outbox, FILES[4:])
     wait_for(lambda: processed(engine) == len(FILES), "the rest taken in by the new leader", instances)
+    # The standby's workers may take the rest in from slots the old leader queued before it died, so the
+    # new leader's own firing can come after the files are in: wait for it before looking at the queue.
+    wait_for(lambda: bool(standby.said("schedule fired")), "the new leader fires its own slots", instances)
 
     # No file was taken in twice, by either instance, and none was lost.
     taken = Counter(line["file_sha256"] for i in instances for line in i.said("file taken in"))
