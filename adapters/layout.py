@@ -51,8 +51,11 @@ _CONTROL_TABLE = bytes(0 if c < 0x20 or c == 0x7F else 0x20 for c in range(256))
 
 
 def _no_control(ascii_bytes: bytes) -> bool:
-    """Whether ASCII bytes hold no control character, i.e. are printable: one translate pass and a memchr."""
-    return b"\0" not in ascii_bytes.translate(_CONTROL_TABLE)
+    """Whether ASCII bytes hold no control character, i.e. are printable: one translate pass and a memchr.
+
+    The needle is the int 0, not ``b"\\0"``: a bytes needle goes through the buffer protocol first, which
+    costs several times the search itself on a record."""
+    return 0 not in ascii_bytes.translate(_CONTROL_TABLE)
 
 
 # Free-text characters from which the printable pre-check pays for itself (measured in instructions: the
