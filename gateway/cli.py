@@ -20,9 +20,6 @@ from typing import IO, Annotated, Any, BinaryIO
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 from typer.exceptions import TyperException
 
 import adapters
@@ -31,6 +28,7 @@ from adapters.errors import AdapterError, FileStructureError, RecordError, Unkno
 from gateway.api.cli import app as api_app
 from gateway.api.server import serve
 from gateway.audit.cli import app as audit_app
+from gateway.console import console, err_console
 from gateway.exchanges.cli import app as exchange_app
 from gateway.exchanges.quarantine_cli import app as quarantine_app
 from gateway.partners.cli import app as partners_app
@@ -55,7 +53,6 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(audit_app, name="audit")
 app.add_typer(api_app, name="api")
-err_console = Console(stderr=True)
 
 FileArg = Annotated[Path, typer.Argument(help="Input file (.gz is read transparently)", exists=False)]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Adapter key (see `csgate formats`)")]
@@ -134,8 +131,10 @@ def _with_progress(path: Path, run: Callable[[BinaryIO], int]) -> int:
     if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         with open_input(path) as plain:
             return run(plain)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress, path.open("rb") as raw:
+    with Progress(*columns, console=err_console(), transient=True) as progress, path.open("rb") as raw:
         task = progress.add_task("parse", total=size)
         counted = io.BufferedReader(_Counting(raw, lambda n: progress.advance(task, n)), 1 << 20)
         gz = counted.peek(2)[:2] == b"\x1f\x8b"
@@ -189,12 +188,14 @@ def exit_code(bad: int, file_error: FileStructureError | None) -> int:
 @app.command()
 def formats() -> None:
     """List the registered adapters: key, title, direction, source document and status."""
+    from rich.table import Table
+
     table = Table(title="csgate formats")
     for col in ("key", "title", "direction", "source", "status"):
         table.add_column(col)
     for a in adapters.available():
         table.add_row(a.key, a.title, a.direction.value, f"{a.source.document} ({a.source.version})", a.source.status)
-    Console(width=200).print(table)
+    console(width=200).print(table)
 
 
 @app.command()
@@ -202,7 +203,7 @@ def detect(file: FileArg) -> None:
     """Print the key of the adapter that recognises FILE (exit 3 when none does)."""
     found = adapters.detect(read_head(file))
     if found is None:
-        err_console.print(f"no adapter recognises {file}")
+        err_console().print(f"no adapter recognises {file}")
         raise typer.Exit(EXIT_NO_MATCH)
     typer.echo(found.key)
 
@@ -269,7 +270,7 @@ def validate(
 
 
 def _print_summary(s: Mapping[str, Any]) -> None:
-    con = Console()
+    con = console()
     con.print(f"[bold]{s['file']}[/] ({s['format']}): {s['good']} good, {s['rejected']} rejected")
     for t, n in sorted(s["by_type"].items()):
         con.print(f"  {t}: {n}")
@@ -379,7 +380,7 @@ def convert(
         sys.stdout.buffer.write(dumps(file_error_json(results)))
         raise typer.Exit(EXIT_FILE)
     for r in rejected:
-        err_console.print(f"record {r.record_no} (line {r.line}) rejected: {r.code} {r.message}")
+        err_console().print(f"record {r.record_no} (line {r.line}) rejected: {r.code} {r.message}")
     records = ({"type": p.type, "data": p.data, "canonical": p.canonical} for p in results)
     code = _write_rendered(dst.render(records), output)
     raise typer.Exit(code or (EXIT_REJECTS if rejected else EXIT_OK))
@@ -414,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = app(args=argv, standalone_mode=False)
     except UsageProblem as exc:
-        err_console.print(f"usage: {exc}")
+        err_console().print(f"usage: {exc}")
         sys.exit(EXIT_USAGE)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -425,10 +426,10 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()  # type: ignore[attr-defined]
             sys.exit(EXIT_OK)
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        err_console.print(f"usage: {message}")
+        err_console().print(f"usage: {message}")
         sys.exit(EXIT_USAGE)
     except AdapterError as exc:  # e.g. a broken mapping or plugin: loud, one line, non-zero
-        err_console.print(f"error: {exc}")
+        err_console().print(f"error: {exc}")
         sys.exit(EXIT_FILE)
     sys.exit(rv if isinstance(rv, int) else 0)
 

@@ -21,17 +21,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, BinaryIO, ClassVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from pydantic import ValidationError
 
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
-from adapters.canonical import Payment
 from adapters.employer.ded import ELEMENTS as DED_ELEMENTS
 from adapters.employer.ded import DedOptions, is_ded, ncp_name_element, parse_ded, render_ded
 from adapters.errors import FileStructureError, RecordError
 from adapters.layout import Layout, load_layout
 from adapters.records import iter_records
+
+if TYPE_CHECKING:
+    from adapters.canonical import Payment
 
 RECORD_LENGTH = 94
 # Batch control positions 5-10 count entries and addenda in 6 digits: a CCD+ entry and its addenda
@@ -125,6 +128,18 @@ def addenda_layout(type_code: str) -> str:
     if type_code in IAT_ADDENDA:
         return "iat_addenda"
     return "addenda"
+
+
+@cache
+def _payment_model() -> type[Payment]:
+    """The canonical ``Payment``, imported with the first DED entry parsed.
+
+    Defining the canonical (pydantic) models costs tens of milliseconds, a large share of a
+    ``csgate parse`` start, and an ACH file without DED addenda never builds a payment.
+    """
+    from adapters.canonical import Payment
+
+    return Payment
 
 
 def aba_check_digit(first8: str) -> int:
@@ -507,7 +522,7 @@ class _Parser:
 
     @staticmethod
     def _payment(entry: dict[str, Any], ded: dict[str, Any], header: dict[str, Any]) -> Payment:
-        return Payment(
+        return _payment_model()(
             application_id=ded["application_id"],
             case_id=ded["case_id"],
             pay_date=ded["pay_date"],

@@ -7,14 +7,11 @@ the partners file, then restart the instances to apply it.
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from typing import Annotated
 
 import typer
-
-log = logging.getLogger(__name__)
 
 
 def serve(
@@ -27,6 +24,8 @@ def serve(
     housekeeping: Annotated[float, typer.Option(help="Seconds between overdue checks and checkpoints")] = 30.0,
 ) -> None:
     """Run the gateway: HTTP API and scheduler (see `csgate serve --help`)."""
+    import logging
+
     import uvicorn
 
     import adapters
@@ -39,6 +38,7 @@ def serve(
     from gateway.exchanges.scheduler import Scheduler
     from gateway.observability import configure_logging
 
+    log = logging.getLogger(__name__)
     settings = get_settings()
     configure_logging(settings.log_level)
     adapters.available()  # load every format plugin now: a broken one fails the start, not a file

@@ -12,10 +12,10 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
+
+from gateway.console import console
 
 app = typer.Typer(no_args_is_help=True, help="Audit log: verify, checkpoint, public-key.")
-console = Console()
 
 
 @app.command()
@@ -40,8 +40,9 @@ def verify(
     if as_json:
         typer.echo(orjson.dumps(report.as_dict()))
     else:
+        out = console()
         for line in report.lines():
-            console.print(line, highlight=False)
+            out.print(line, highlight=False)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from gateway.console import console, err_console
 
 if TYPE_CHECKING:
     from gateway.exchanges.profile import ExchangeProfile
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 EXIT_FAILED, EXIT_NOT_FOUND, EXIT_BUSY, EXIT_CONFIG = 1, 2, 75, 78
 
 app = typer.Typer(no_args_is_help=True, help="Exchanges: the log, manual runs, dead letters, overdue acks.")
-console = Console(width=200)
-err_console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines instead of a table")]
 COLUMNS = (
     "id",
@@ -49,7 +47,7 @@ def runtime() -> Runtime:
     try:
         return Runtime.from_settings(actor=f"cli:{getpass.getuser()}")
     except GatewayError as exc:
-        err_console.print(f"error: {exc.message}", markup=False)
+        err_console().print(f"error: {exc.message}", markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
 
 
@@ -61,7 +59,7 @@ def profile_of(rt: Runtime, partner: str) -> ExchangeProfile:
     try:
         return load_profile(rt.engine, partner, key_dir=rt.key_dir)
     except ConfigError as exc:
-        err_console.print(f"error: {exc.message}", markup=False)
+        err_console().print(f"error: {exc.message}", markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
 
 
@@ -70,12 +68,14 @@ def emit(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...], ti
         for row in rows:
             typer.echo(orjson.dumps(row))
         return
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c))[: 16 if c == "sha256" else 60] for c in columns))
-    console.print(table)
+    console(width=200).print(table)
 
 
 @app.command("list")
@@ -107,13 +107,14 @@ def show(exchange_id: int, as_json: JsonOpt = False) -> None:
 
     row = service.exchange_detail(runtime(), exchange_id)
     if row is None:
-        err_console.print(f"no exchange {exchange_id}")
+        err_console().print(f"no exchange {exchange_id}")
         raise typer.Exit(EXIT_NOT_FOUND)
     if as_json:
         typer.echo(orjson.dumps(row))
         return
+    out = console(width=200)
     for key, value in row.items():
-        console.print(f"[bold]{key}[/]: {value}", highlight=False)
+        out.print(f"[bold]{key}[/]: {value}", highlight=False)
 
 
 @app.command()
@@ -156,7 +157,7 @@ def _with_partner(rt: Runtime, partner_id: str) -> Any:
 
     lock = partner_lock(rt.engine, rt.data_dir, partner_id)
     if not lock.acquire():
-        err_console.print(f"partner {partner_id} is busy (another worker holds it); try again")
+        err_console().print(f"partner {partner_id} is busy (another worker holds it); try again")
         raise typer.Exit(EXIT_BUSY)
     return lock
 
@@ -244,12 +245,12 @@ def retry(
 
     rt = runtime()
     if not (exchange_ids or work or all_dead):
-        err_console.print("name exchange ids, --work ids, or --all-dead")
+        err_console().print("name exchange ids, --work ids, or --all-dead")
         raise typer.Exit(EXIT_FAILED)
     try:
         done = service.requeue_dead(rt, exchange_ids=exchange_ids, work_ids=work, all_dead=all_dead)
     except GatewayError as exc:
-        err_console.print(f"{exc.code}: {exc.message}")
+        err_console().print(f"{exc.code}: {exc.message}")
         raise typer.Exit(EXIT_FAILED) from None
     typer.echo(f"re-queued exchanges {done.exchanges or '-'}, scheduled runs {done.work or '-'}")
     failed = 0

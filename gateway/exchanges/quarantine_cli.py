@@ -15,7 +15,8 @@ from typing import Annotated
 import orjson
 import typer
 
-from gateway.exchanges.cli import EXIT_FAILED, EXIT_NOT_FOUND, JsonOpt, emit, err_console, profile_of, runtime
+from gateway.console import err_console
+from gateway.exchanges.cli import EXIT_FAILED, EXIT_NOT_FOUND, JsonOpt, emit, profile_of, runtime
 
 app = typer.Typer(no_args_is_help=True, help="Quarantined files: list, show, release, reprocess.")
 
@@ -46,7 +47,7 @@ def show(
     rt = runtime()
     view = quarantine.get_quarantine(rt, quarantine_id)
     if view is None:
-        err_console.print(f"no quarantine entry {quarantine_id}")
+        err_console().print(f"no quarantine entry {quarantine_id}")
         raise typer.Exit(EXIT_NOT_FOUND)
     typer.echo(orjson.dumps(view.as_dict(), option=orjson.OPT_INDENT_2))
     if output is not None:
@@ -62,7 +63,7 @@ def show(
                 subject=f"quarantine:{quarantine_id}",
                 detail={"sha256": view.sha256, "size": len(data)},
             )
-        err_console.print(f"wrote {len(data)} bytes to {output}")
+        err_console().print(f"wrote {len(data)} bytes to {output}")
 
 
 def _rerun(quarantine_id: int, *, accept_partial: bool) -> None:
@@ -72,13 +73,13 @@ def _rerun(quarantine_id: int, *, accept_partial: bool) -> None:
     rt = runtime()
     view = quarantine.get_quarantine(rt, quarantine_id)
     if view is None or view.partner_id is None:
-        err_console.print(f"no quarantine entry {quarantine_id}")
+        err_console().print(f"no quarantine entry {quarantine_id}")
         raise typer.Exit(EXIT_NOT_FOUND)
     try:
         profile = profile_of(rt, view.partner_id)
         result = intake.reprocess(rt, profile, quarantine_id, accept_partial=accept_partial)
     except GatewayError as exc:
-        err_console.print(f"{exc.code}: {exc.message}")
+        err_console().print(f"{exc.code}: {exc.message}")
         raise typer.Exit(EXIT_FAILED) from None
     typer.echo(orjson.dumps(result.as_dict()))
     raise typer.Exit(EXIT_FAILED if result.status.value == "quarantined" else 0)

@@ -12,9 +12,8 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from gateway.console import console
 from gateway.errors import ConfigError
 
 EXIT_INVALID = 1
@@ -85,6 +84,8 @@ def list_partners(file: FileOpt = Path("partners.toml"), as_json: JsonOpt = Fals
         for p in partners:
             typer.echo(orjson.dumps(p.model_dump(mode="json")))
         return
+    from rich.table import Table
+
     table = Table(title=f"partners in {file}")
     for column in ("id", "kind", "name", "inbound", "outbound", "transport", "schedule", "ack", "on"):
         table.add_column(column)
@@ -104,7 +105,7 @@ def list_partners(file: FileOpt = Path("partners.toml"), as_json: JsonOpt = Fals
             ack,
             "yes" if p.enabled else "no",
         )
-    Console(width=200).print(table)
+    console(width=200).print(table)
 
 
 @app.command()

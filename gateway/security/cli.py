@@ -22,15 +22,13 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from gateway.console import console, err_console
 from gateway.errors import GatewayError
 
 EXIT_CONFIG = 78
 
 app = typer.Typer(no_args_is_help=True, help="Local keys: field encryption, blind index, envelope identities.")
-err_console = Console(stderr=True)
 
 
 class KeyKind(enum.StrEnum):
@@ -54,7 +52,7 @@ def _operator_errors() -> Iterator[None]:
     try:
         yield
     except GatewayError as exc:
-        err_console.print(f"error: {exc.message}", markup=False, highlight=False)
+        err_console().print(f"error: {exc.message}", markup=False, highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
 
 
@@ -140,8 +138,10 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json", help="JSON Lines")
             typer.echo(orjson.dumps(row))
         return
     if not rows:
-        err_console.print(f"no keys in {key_dir}; run `csgate keys init`")
+        err_console().print(f"no keys in {key_dir}; run `csgate keys init`")
         raise typer.Exit(EXIT_CONFIG)
+    from rich.table import Table
+
     table = Table(title=f"keys in {key_dir}")
     for column in ("kind", "id", "current", "sha256 fingerprint", "subject", "created", "expires"):
         table.add_column(column)
@@ -155,7 +155,7 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json", help="JSON Lines")
             row["created"][:10],
             (row["expires"] or "-")[:10],
         )
-    Console(width=220).print(table)
+    console(width=220).print(table)
 
 
 @app.command()
