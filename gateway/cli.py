@@ -75,7 +75,7 @@ def _json_default(value: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """One JSON line; Decimal as a string so no cent is lost to floating point."""
-    return orjson.dumps(obj, default=_json_default) + b"\n"
+    return orjson.dumps(obj, default=_json_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def open_input(path: Path) -> BinaryIO:
