@@ -482,3 +482,49 @@ def test_render_parsed_refuses_a_text_that_does_not_read_back() -> None:
     with pytest.raises(RecordError) as info:
         clock.render_parsed({"at": "256100", "n": 1}, frozenset({"n"}))  # the regex takes it, the clock does not
     assert (info.value.code, info.value.field) == ("TIME_INVALID", "at")
+
+
+ENTRY = b"627231380104744-5678-99      0000001234location #23   Best Co. #23          S 1121042880000001"
+ADDENDA = b"705This is an Addenda05                                                            00010000001"
+
+
+def _parse_or_none(layout: Any, raw: bytes) -> dict[str, Any] | None:
+    try:
+        return layout.parse(raw)  # type: ignore[no-any-return]
+    except RecordError:
+        return None
+
+
+def test_pair_reader_reads_exactly_what_parse_reads() -> None:
+    """Read as a pair, two records give what ``parse`` gives for each, or None whenever either fails."""
+    entry, addenda = load_layout("employer/nacha/entry_detail.toml"), load_layout("employer/nacha/addenda.toml")
+    read = entry.pair_reader(addenda)
+    variants = [(ENTRY, ADDENDA), (ENTRY[:-1], ADDENDA), (ENTRY, ADDENDA + b" "), (ENTRY + b" ", ADDENDA[:-1])]
+    for pos in range(94):
+        for byte in (b"X", b" ", b"0", b"\x00", b"\xe9"):
+            variants.append((ENTRY[:pos] + byte + ENTRY[pos + 1 :], ADDENDA))
+            variants.append((ENTRY, ADDENDA[:pos] + byte + ADDENDA[pos + 1 :]))
+    both = 0
+    for a, b in variants:
+        one, two = _parse_or_none(entry, a), _parse_or_none(addenda, b)
+        expected = (one, two) if one is not None and two is not None else None
+        assert read(a, b) == expected, (a, b)
+        both += expected is not None
+    assert 0 < both < len(variants)
+
+
+@given(st.binary(min_size=188, max_size=188))
+def test_pair_reader_never_raises(raw: bytes) -> None:
+    entry, addenda = load_layout("employer/nacha/entry_detail.toml"), load_layout("employer/nacha/addenda.toml")
+    pair = entry.pair_reader(addenda)(raw[:94], raw[94:])
+    assert pair is None or pair == (entry.parse(raw[:94]), addenda.parse(raw[94:]))
+
+
+def test_pair_reader_refuses_field_patterns() -> None:
+    """A field pattern asserts its end from the start of the text, which a pair would shift."""
+    plain = load_layout("employer/nacha/addenda.toml")
+    patterned = layout_from_doc(
+        doc([{"name": "a", "start": 1, "length": 4, "type": "alnum", "pattern": "[A-Z]+ *"}]), "patterned"
+    )
+    with pytest.raises(LayoutError, match="pattern"):
+        plain.pair_reader(patterned)
