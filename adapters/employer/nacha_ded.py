@@ -147,16 +147,18 @@ def aba_check_digit(first8: str) -> int:
     return (10 - sum(int(c) * w for c, w in zip(first8, ABA_WEIGHTS, strict=True)) % 10) % 10
 
 
-_ABA_OK: dict[bytes, bool] = {}  # routing number → check digit right; the parser looks here first
+# nine-digit routing number → (its entry-hash addend, check digit right); the parser looks here first
+_ROUTINGS: dict[bytes, tuple[int, bool]] = {}
 
 
-def aba_ok(routing: bytes) -> bool:
-    """Whether a nine-digit routing number's last digit is its check digit. Cached: a file pays few
-    distinct banks, and this runs once per entry."""
-    ok = aba_check_digit(routing[:8].decode("ascii")) == routing[8] - 48
-    if len(_ABA_OK) < 50_000:
-        _ABA_OK[routing] = ok
-    return ok
+def routing_info(routing: bytes) -> tuple[int, bool]:
+    """A nine-digit routing number's entry-hash addend (its first eight digits as a number) and whether
+    its last digit is its check digit. Cached: a file pays few distinct banks (child support payments
+    all go to one disbursement unit), and reading the number costs a large share of an entry."""
+    info = int(routing[:8]), aba_check_digit(routing[:8].decode("ascii")) == routing[8] - 48
+    if len(_ROUTINGS) < 50_000:
+        _ROUTINGS[routing] = info
+    return info
 
 
 @dataclass(slots=True)
@@ -210,6 +212,8 @@ class NachaDedAdapter:
     def __init__(self, ded_options: DedOptions | None = None) -> None:
         self.layouts = _layouts()
         self.ded_options = ded_options or DedOptions()
+        # nearly every entry of a CCD+ or PPD file is a standard entry directly followed by one addenda
+        self.read_pair = self.layouts["entry_detail"].pair_reader(self.layouts["addenda"])
 
     # ------------------------------------------------------------------ detect
     def detect(self, head: bytes) -> bool:
@@ -233,7 +237,10 @@ class _Parser:
         self.lay = adapter.layouts
         self.problems: list[tuple[str, str]] = []
         self.record_no = 0
-        self.physical = 0  # records counted for the block count (padding excluded)
+        # Records counted for the block count are the records read less the block padding: counting the
+        # padding instead keeps a counter out of the loop over entries and addenda.
+        self.padding = 0
+        self.records_read = 0
         self.batch: _Batch | None = None
         self.entry = _Entry()
         self.file_header_seen = False
@@ -245,9 +252,15 @@ class _Parser:
         default = self.lay["addenda"]
         self.addenda_layouts = {code.encode(): self.lay[addenda_layout(code)] for code in ("98", "99", *IAT_ADDENDA)}
         self.default_addenda = default
+        self.standard_entry = self.lay["entry_detail"]
+        self.read_pair = adapter.read_pair
 
     def problem(self, code: str, message: str) -> None:
         self.problems.append((code, message))
+
+    def physical(self, line_no: int) -> int:
+        """Records up to and including ``line_no`` that count toward the block count: all but the padding."""
+        return line_no - self.padding
 
     def next_no(self) -> int:
         self.record_no += 1
@@ -257,22 +270,33 @@ class _Parser:
         # the hot loop: entries and addenda are nearly every record, so they skip the general dispatch
         addenda, start_entry, flush, record = self.addenda, self.start_entry, self.flush_entry, self.record
         entry = self.entry
+        line_no = 0
+        held: bytes | None = None  # an entry's record, read when the next record shows whether an addenda follows
+        held_line = 0
         try:
             for line_no, raw in iter_records(stream, RECORD_LENGTH):
                 kind = raw[:1]
                 if kind == b"7":  # addenda join their entry; the entry is yielded when it is complete
-                    self.physical += 1
-                    addenda(line_no, raw)
+                    if held is not None:
+                        start_entry(held_line, held, line_no, raw)
+                        held = None
+                    else:
+                        addenda(line_no, raw)
                     continue
+                if held is not None:
+                    start_entry(held_line, held)
+                    held = None
                 if entry.data is not None:
                     yield flush()
                 if kind == b"6" and not self.file_control_seen:
-                    self.physical += 1
-                    start_entry(line_no, raw)
+                    held, held_line = raw, line_no
                 elif (result := record(line_no, raw)) is not None:
                     yield result
         except FileStructureError as exc:  # framing damage explains every later fault: report it first
             self.problems.insert(0, (exc.code, exc.message))
+        self.records_read = line_no
+        if held is not None:
+            start_entry(held_line, held)
         if entry.data is not None:
             yield flush()
         self.finish()
@@ -300,11 +324,11 @@ class _Parser:
         """One physical record other than an addenda; the result to yield, if any."""
         kind = raw[:1]
         if raw == PADDING:
+            self.padding += 1
             return None
-        self.physical += 1
         if self.file_control_seen:
             self.problem("RECORD_AFTER_FILE_CONTROL", f"line {line_no}: record after the file control")
-        if kind == b"6":
+        if kind == b"6":  # an entry after the file control
             self.start_entry(line_no, raw)
             return None
         if kind == b"5":
@@ -331,7 +355,7 @@ class _Parser:
     def file_header(self, line_no: int, raw: bytes) -> Result:
         if self.file_header_seen:
             self.problem("DUPLICATE_FILE_HEADER", f"line {line_no}: a second file header")
-        elif self.physical != 1:
+        elif self.physical(line_no) != 1:
             self.problem("FILE_HEADER_NOT_FIRST", f"line {line_no}: file header is not the first record")
         self.file_header_seen = True
         try:
@@ -343,7 +367,7 @@ class _Parser:
             return self.reject(line_no, err, "file_header")
 
     def batch_header(self, line_no: int, raw: bytes) -> Result:
-        if not self.file_header_seen and self.physical == 1:
+        if not self.file_header_seen and self.physical(line_no) == 1:
             self.problem("MISSING_FILE_HEADER", "file does not start with a file header record")
             self.file_header_seen = True  # report once
         if self.batch is not None:
@@ -365,7 +389,11 @@ class _Parser:
     def entry_layout(self, sec: str) -> Layout:
         return self.lay[ENTRY_LAYOUT.get(sec, "entry_detail")]
 
-    def start_entry(self, line_no: int, raw: bytes) -> None:
+    def start_entry(self, line_no: int, raw: bytes, addenda_line: int = 0, addenda_raw: bytes | None = None) -> None:
+        """An entry record, with the addenda record that directly follows it when there is one.
+
+        A standard entry and a standard-frame addenda are read together (``Layout.pair_reader``); when that
+        reader declines, each is parsed alone, so a faulty record gets its own error."""
         b = self.batch
         if b is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: entry outside a batch")
@@ -376,29 +404,35 @@ class _Parser:
         entry.line = line_no
         entry.error = None
         entry.addenda = []
+        pair = (
+            self.read_pair(raw, addenda_raw)
+            if addenda_raw is not None
+            and b.entry_layout is self.standard_entry
+            and addenda_raw[1:3] not in self.addenda_layouts
+            else None
+        )
         try:
-            d = entry.data = b.entry_layout.parse(raw)
+            d = entry.data = b.entry_layout.parse(raw) if pair is None else pair[0]
         except RecordError as err:
             self.note(err, line_no)
             entry.data = {}
             entry.error, entry.error_line = err, line_no
             self.raw_totals(b, raw)
-            return
-        # positions are valid here: amounts and routing numbers are digits
-        if d["transaction_code"] in DEBIT_CODES:
-            b.debit += int(raw[27:39] if b.adv else raw[29:39])
-        else:
-            b.credit += int(raw[27:39] if b.adv else raw[29:39])
-        b.hash += int(d["rdfi_identification"])
-        routing = raw[3:12]
-        if not (_ABA_OK.get(routing) or aba_ok(routing)):
-            entry.error, entry.error_line = CHECK_DIGIT_ERROR, line_no
-            return
-        trace = d["trace_number"] if not b.adv else f"{d['sequence_number']:015d}"
-        if trace <= b.last_trace:
-            entry.error, entry.error_line = TRACE_SEQUENCE_ERROR, line_no
-            return
-        b.last_trace = trace
+        else:  # positions are valid here: amounts and routing numbers are digits
+            if d["transaction_code"] in DEBIT_CODES:
+                b.debit += int(raw[27:39] if b.adv else raw[29:39])
+            else:
+                b.credit += int(raw[27:39] if b.adv else raw[29:39])
+            addend, check_digit_ok = _ROUTINGS.get(routing := raw[3:12]) or routing_info(routing)
+            b.hash += addend
+            if not check_digit_ok:
+                entry.error, entry.error_line = CHECK_DIGIT_ERROR, line_no
+            elif (trace := d["trace_number"] if not b.adv else f"{d['sequence_number']:015d}") <= b.last_trace:
+                entry.error, entry.error_line = TRACE_SEQUENCE_ERROR, line_no
+            else:
+                b.last_trace = trace
+        if addenda_raw is not None:
+            self.addenda(addenda_line, addenda_raw, None if pair is None else pair[1])
 
     @staticmethod
     def raw_totals(b: _Batch, raw: bytes) -> None:
@@ -412,20 +446,22 @@ class _Parser:
             else:
                 b.credit += int(amount)
 
-    def addenda(self, line_no: int, raw: bytes) -> None:
+    def addenda(self, line_no: int, raw: bytes, data: dict[str, Any] | None = None) -> None:
+        """An addenda record (``data``: already read with its entry) joins the pending entry."""
         entry, b = self.entry, self.batch
         if b is not None:
             b.count += 1
         if entry.data is None:
             self.problem("ORPHAN_ADDENDA", f"line {line_no}: addenda record without an entry")
             return
-        try:
-            data = self.addenda_layouts.get(raw[1:3], self.default_addenda).parse(raw)
-        except RecordError as err:
-            self.note(err, line_no)
-            if entry.error is None:
-                entry.error, entry.error_line = err, line_no
-            return
+        if data is None:
+            try:
+                data = self.addenda_layouts.get(raw[1:3], self.default_addenda).parse(raw)
+            except RecordError as err:
+                self.note(err, line_no)
+                if entry.error is None:
+                    entry.error, entry.error_line = err, line_no
+                return
         addenda = entry.addenda
         addenda.append(data)
         ed = entry.data
@@ -595,7 +631,7 @@ class _Parser:
         except RecordError as err:
             self.problem("FILE_CONTROL_INVALID", f"line {line_no}: file control unreadable ({err.code})")
             return self.reject(line_no, err, "file_control")
-        blocks = -(-self.physical // BLOCKING_FACTOR)
+        blocks = -(-self.physical(line_no) // BLOCKING_FACTOR)
         checks = (
             ("FILE_BATCH_COUNT", c["batch_count"], self.batches, "batch count"),
             ("FILE_BLOCK_COUNT", c["block_count"], blocks, "block count"),
@@ -610,7 +646,7 @@ class _Parser:
         return Parsed(self.next_no(), "file_control", c, line_no)
 
     def finish(self) -> None:
-        if self.physical == 0:
+        if self.physical(self.records_read) == 0:
             self.problem("EMPTY_FILE", "no records")
             return
         if self.batch is not None:
