@@ -765,7 +765,9 @@ def _render_expr(f: Field, v: str) -> str:
     failure is diagnosed field by field with ``render_field``. An amount that is a ``Decimal`` holding
     exactly the field's decimals (what ``parse`` gives) is written from its own digits: ``str`` of a
     ``Decimal`` with a point ``decimals`` places from the end is plain notation with exactly those
-    places, so nothing can be lost; any other value goes through ``_scaled``."""
+    places, so nothing can be lost; any other value goes through ``_scaled`` (a negative one too, as
+    ``-0.00`` is written as zeros: ``_s >= '0'`` says the text starts with a digit, not ``-``, in one
+    comparison instead of an index and a comparison)."""
     n, blank = f.length, repr(" " * f.length)
     if f.type in ("alnum", "alpha") and f.required:
         return f"({v} if {v} is not None and {v}.strip() else _blank())"
@@ -777,7 +779,7 @@ def _render_expr(f: Field, v: str) -> str:
         k = f.decimals
         return (
             f"({blank} if {v} is None else _s.replace('.', '').zfill({n}) if type({v}) is _Dec"
-            f" and (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s[0] != '-' else '%0{n}d' % _scaled({v}, {k}))"
+            f" and (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s >= '0' else '%0{n}d' % _scaled({v}, {k}))"
         )
     if f.type in ("numeric", "amount"):
         conv = v if f.type == "numeric" else f"_scaled({v}, {f.decimals})"

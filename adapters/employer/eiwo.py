@@ -108,6 +108,9 @@ AMOUNT_FREQUENCY = tuple(
 )
 BIRTH_DATES = ("employee_birth_date", *(f"child{k}_birth_date" for k in range(1, 7)))
 _BIRTH_DATES = operator.itemgetter(*BIRTH_DATES)
+_AMOUNTS = operator.itemgetter(*(amount for amount, _ in AMOUNT_FREQUENCY))
+_FREQUENCIES = operator.itemgetter(*(frequency for _, frequency in AMOUNT_FREQUENCY))
+_NONES = (None,) * len(AMOUNT_FREQUENCY)
 _DTL_FIELDS = tuple(DETAIL.empty())
 AMOUNT_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "amount")
 DATE_FIELDS = frozenset(f.name for f in DETAIL.data_fields if f.type == "date")
@@ -153,9 +156,26 @@ def _typed(d: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+_RULE_NAMES = tuple(sorted(RULE_FIELDS))
+_RULE_VALUES = operator.itemgetter(*_RULE_NAMES)
+_RULE_TEXT_TYPED = tuple(name for name in _RULE_NAMES if name in AMOUNT_FIELDS or name in DATE_FIELDS)
+_RULE_TEXT_TYPED_VALUES = operator.itemgetter(*_RULE_TEXT_TYPED)
+_STR = (str,) * len(_RULE_TEXT_TYPED)
+
+
 def check_detail(d: Mapping[str, Any]) -> None:
-    """``check_rules`` on a detail's values as ``parse`` gives them or in their JSON form."""
-    check_rules({name: _typed(d, name) for name in RULE_FIELDS})
+    """``check_rules`` on a detail's values as ``parse`` gives them or in their JSON form.
+
+    The rule fields are taken in one C call, and only a detail that holds an amount or date as text
+    (the JSON form) goes through ``_typed`` field by field: converting every field cost more than the
+    rules themselves."""
+    try:
+        values = dict(zip(_RULE_NAMES, _RULE_VALUES(d), strict=True))
+    except KeyError:
+        values = {name: d.get(name) for name in _RULE_NAMES}
+    if any(map(isinstance, _RULE_TEXT_TYPED_VALUES(values), _STR)):
+        values.update({name: _typed(values, name) for name in _RULE_TEXT_TYPED})
+    check_rules(values)
 
 
 def check_rules(d: Mapping[str, Any]) -> None:
@@ -175,15 +195,19 @@ def check_rules(d: Mapping[str, Any]) -> None:
     if any(map(d.__getitem__, forbids)):  # typed values: truth is filled(); the loop below names the field
         name = next(name for name in forbids if filled(d[name]))
         raise DETAIL.field_error(name, "ACTION_FIELD_FORBIDDEN", f"must be blank or zero when the action is {action}")
-    for amount, frequency in AMOUNT_FREQUENCY:
-        if d[frequency] is None and filled(d[amount]):
-            raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
+    frequencies = _FREQUENCIES(d)
+    # the amounts without a frequency, picked in C; truth is filled() as above
+    if None in frequencies and any(itertools.compress(_AMOUNTS(d), map(operator.is_, frequencies, _NONES))):
+        amount, frequency = next((a, f) for a, f in AMOUNT_FREQUENCY if d[f] is None and filled(d[a]))
+        raise DETAIL.field_error(frequency, "FREQUENCY_REQUIRED", f"required because {amount} is above zero")
     document_date = d["document_date"]
     if document_date is None:  # zeros read as no date: the canonical order refuses it (refusal_possible)
         return
-    for name, born in zip(BIRTH_DATES, _BIRTH_DATES(d), strict=True):
-        if born is not None and born > document_date:
-            raise DETAIL.field_error(name, "DATE_ORDER", "birth date is after the document date")
+    births = _BIRTH_DATES(d)
+    latest = max(filter(None, births), default=None)  # a date is never false: None is what drops out
+    if latest is not None and latest > document_date:
+        name = next(n for n, born in zip(BIRTH_DATES, births, strict=True) if born is not None and born > document_date)
+        raise DETAIL.field_error(name, "DATE_ORDER", "birth date is after the document date")
 
 
 # =========================================================================== DTL ⇄ canonical order

@@ -107,6 +107,25 @@ def test_birth_dates_cannot_follow_the_document() -> None:
     check_detail({**ORG, "child1_birth_date": ORG["document_date"]})
 
 
+def test_rules_read_the_json_form_and_partial_details_alike() -> None:
+    """Amounts and dates as text (``csgate render`` input) and a detail without some fields (read as
+    None) are checked as the typed detail is: the same rule, field and code."""
+    as_json = {k: str(v) if isinstance(v, (Decimal, dt.date)) else v for k, v in ORG.items()}
+    check_detail(as_json)
+    for changes in (
+        {"child1_birth_date": "2025-01-11"},
+        {"past_due_child_support_frequency": None},
+        {"total_obligation_amount": "0.00"},
+    ):
+        typed = {k: (Decimal(v) if "amount" in k else dt.date.fromisoformat(v)) if v else v for k, v in changes.items()}
+        assert (fails(as_json, **changes).code, fails(as_json, **changes).field) == (
+            fails(ORG, **typed).code,
+            fails(ORG, **typed).field,
+        )
+    partial = {k: v for k, v in ORG.items() if k != "past_due_child_support_frequency"}
+    assert fails(partial).field == "past_due_child_support_frequency"
+
+
 def test_a_rejected_order_does_not_stop_the_others() -> None:
     out = parse("invalid-lump-sum-on-org.txt")
     assert [r.line for r in out.rejected] == [3] and out.file_error is None
