@@ -672,11 +672,14 @@ class Layout:
 
         Proved as ``parse`` reads: on a layout that is mostly free text (``RENDER_PRINTABLE_MIN_SHARE``), a
         printable ASCII text (one pass over its bytes) by the pattern that leaves free text unchecked per
-        character; any other by the strict ``rx``. Both give one verdict."""
+        character; any other by the strict ``rx``. Both give one verdict.
+
+        A value the generated renderer cannot format (a number given for a required text field) is written
+        by ``render_field``, field by field, which the generated renderer follows for every other value."""
         try:
             text = self._render_fast(data)
-        except (TypeError, ValueError, ArithmeticError):
-            text = ""
+        except (TypeError, ValueError, ArithmeticError, AttributeError):
+            text = self._render_fields(data)
         if len(text) == self.length:
             rx = self.rx
             if self._rx_render is not None and text.isascii() and _no_control(text.encode("ascii")):
@@ -693,22 +696,38 @@ class Layout:
         fn = self._readers[only] = self._gen_reader(only)
         return fn
 
-    def _render_problem(self, data: Mapping[str, Any]) -> RecordError:
-        for f in self.data_fields:
-            value = data.get(f.name, f.default)
+    def _render_fields(self, data: Mapping[str, Any]) -> str:
+        """The record written one field at a time with ``render_field``, each field checked as ``parse``
+        checks it; the ``RecordError`` of the first field that cannot be written."""
+        pieces = []
+        for f in self.fields:
+            if f.type == "constant":
+                pieces.append(f.value)
+                continue
+            if f.type == "filler":
+                pieces.append(f.pad * f.length)
+                continue
             try:
-                raw = render_field(f, value)
+                raw = render_field(f, data.get(f.name, f.default))
             except (TypeError, ValueError, ArithmeticError) as exc:
-                return RecordError("RENDER_VALUE", f"{f.name}: {exc}", field=f.name, start=f.start, end=f.end)
+                raise RecordError("RENDER_VALUE", f"{f.name}: {exc}", field=f.name, start=f.start, end=f.end) from None
             problem = _field_problem(f, raw)
             if problem:
-                return RecordError(
+                raise RecordError(
                     problem[0],
                     f"{f.name} (positions {f.start}-{f.end}): {problem[1]}",
                     field=f.name,
                     start=f.start,
                     end=f.end,
                 )
+            pieces.append(raw)
+        return "".join(pieces)
+
+    def _render_problem(self, data: Mapping[str, Any]) -> RecordError:
+        try:
+            self._render_fields(data)
+        except RecordError as err:
+            return err
         return RecordError("RENDER_VALUE", "record cannot be rendered")
 
     def empty(self) -> dict[str, Any]:
@@ -762,7 +781,9 @@ def _render_expr(f: Field, v: str) -> str:
     """The Python expression giving field ``f``'s text (or the value ``%s`` pads) from its value, the local ``v``.
 
     The text may still be wrong (over-wide, negative): the whole record is proved afterwards, and a
-    failure is diagnosed field by field with ``render_field``. An amount that is a ``Decimal`` holding
+    failure is diagnosed field by field with ``render_field``. Every expression writes at least its
+    field's width, so a record of the right length has no over-wide field: a short value can never make
+    room for its neighbour's excess. An amount that is a ``Decimal`` holding
     exactly the field's decimals (what ``parse`` gives) is written from its own digits: ``str`` of a
     ``Decimal`` with a point ``decimals`` places from the end is plain notation with exactly those
     places, so nothing can be lost; any other value goes through ``_scaled`` (a negative one too, as
@@ -786,8 +807,8 @@ def _render_expr(f: Field, v: str) -> str:
         return f"({blank} if {v} is None else '%0{n}d' % {conv})"
     if f.type == "digits":
         return f"({blank} if {v} is None else str({v}).rjust({n}, '0'))"
-    if f.type == "ssn":
-        return f"({blank} if {v} is None else {v})"
+    if f.type == "ssn":  # padded with a character an SSN cannot hold, so a short one is refused, not shifted
+        return f"({blank} if {v} is None else str({v}).rjust({n}, '#'))"
     if f.type == "date":
         return f"({blank} if {v} is None else _dt_{f.format}.get({v}) or _dtext({v}, {f.format!r}))"
     raise LayoutError(f"cannot render {f.type}")  # pragma: no cover - load-time checks make this unreachable

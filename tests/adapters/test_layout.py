@@ -528,3 +528,33 @@ def test_pair_reader_refuses_field_patterns() -> None:
     )
     with pytest.raises(LayoutError, match="pattern"):
         plain.pair_reader(patterned)
+
+
+SUFFIX_SSN = layout_from_doc(
+    doc(
+        [
+            {"name": "suffix", "start": 1, "length": 4, "type": "alnum"},
+            {"name": "ssn", "start": 5, "length": 9, "type": "ssn"},
+            {"name": "name", "start": 14, "length": 6, "type": "alnum", "required": True},
+        ]
+    ),
+    "suffix_ssn",
+)
+
+
+def test_short_value_cannot_make_room_for_an_over_wide_neighbour() -> None:
+    """Five characters in a four-character field followed by an eight-digit SSN add up to the record's
+    length; the SSN must be refused, not read back shifted by one."""
+    with pytest.raises(RecordError) as err:
+        SUFFIX_SSN.render({"suffix": "JR  1", "ssn": "23456789", "name": "SMITH"})
+    assert err.value.field in ("suffix", "ssn")
+    with pytest.raises(RecordError):
+        SUFFIX_SSN.render({"suffix": "JR", "ssn": "", "name": "SMITH"})
+    assert SUFFIX_SSN.render({"suffix": "JR", "ssn": "123456789", "name": "SMITH"}) == "JR  123456789SMITH "
+
+
+def test_number_in_a_required_text_field_is_written_as_render_field_writes_it() -> None:
+    assert SUFFIX_SSN.render({"suffix": None, "ssn": 123456789, "name": 42}) == "    12345678942    "
+    with pytest.raises(RecordError) as err:
+        SUFFIX_SSN.render({"suffix": None, "ssn": None, "name": 1234567})
+    assert err.value.field == "name"
