@@ -32,12 +32,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness import ceilings, drain  # bench/ is the script's folder, first on sys.path
+from harness import ceilings, drain, median_time  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 PARSE_CEILING = ("b2_parse_fixed.py", "parse.c_plain_validate")
@@ -124,27 +123,22 @@ def case(name: str, n: int) -> dict[str, Any]:
         from adapters.employer.eiwo import DETAIL, check_rules
 
         details = [r for r in iwo_file(n).split(b"\n") if r[:3] == b"DTL"]
-        t0 = time.perf_counter()
-        for raw in details:
-            check_rules(DETAIL.parse(raw))
-        good, secs = len(details), time.perf_counter() - t0
+
+        def rules() -> int:
+            for raw in details:
+                check_rules(DETAIL.parse(raw))
+            return len(details)
+
+        good, secs = median_time(rules)
     elif name in ("eiwo_ack.parse", "eiwo_ack.parse_canonical"):
         good, secs = drain(EiwoAckAdapter(), ack_file(n), "ack", name.endswith("canonical"))
     elif name == "eiwo.render_records":  # parse output → file: layout render + proof + counts
         adapter = EiwoAdapter()
         records = [{"type": p.type, "data": p.data} for p in adapter.parse(io.BytesIO(iwo_file(n)))]  # type: ignore[union-attr]
-        t0 = time.perf_counter()
-        good = sum(1 for chunk in adapter.render(records) if chunk[:3] == b"DTL")
-        secs = time.perf_counter() - t0
+        good, secs = median_time(lambda: sum(1 for chunk in adapter.render(records) if chunk[:3] == b"DTL"))
     elif name == "eiwo.render_orders":  # canonical orders → file: dtl_from_order, batching per FEIN
-        items = [{"type": "order", "canonical": o} for o in orders(n)]
-        t0 = time.perf_counter()
-        good = sum(
-            1
-            for chunk in EiwoAdapter().render([{"type": "file_header", "data": HEADER}, *items])
-            if chunk[:3] == b"DTL"
-        )
-        secs = time.perf_counter() - t0
+        items = [{"type": "file_header", "data": HEADER}, *({"type": "order", "canonical": o} for o in orders(n))]
+        good, secs = median_time(lambda: sum(1 for chunk in EiwoAdapter().render(items) if chunk[:3] == b"DTL"))
     else:
         raise SystemExit(f"unknown case {name}")
     if good != n:

@@ -32,11 +32,10 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from harness import ceilings, drain  # bench/ is the script's folder, first on sys.path
+from harness import ceilings, drain, median_time  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 XML_CEILING = ("b4_xml.py", "xml.iterparse_dict_xsd")
@@ -113,9 +112,7 @@ def w4_rows(n: int) -> list[dict[str, Any]]:
 
 
 def timed_render(adapter: Any, records: list[dict[str, Any]]) -> tuple[int, float]:
-    t0 = time.perf_counter()
-    size = sum(len(chunk) for chunk in adapter.render(records))
-    return size, time.perf_counter() - t0
+    return median_time(lambda: sum(len(chunk) for chunk in adapter.render(records)))
 
 
 def case(name: str, n_orders: int, n_hires: int) -> dict[str, Any]:
