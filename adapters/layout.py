@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -488,8 +488,7 @@ class Layout:
 
     # ---- code generation
     def _gen_convert(self) -> Callable[[tuple[str, ...]], dict[str, Any]]:
-        items = [f"{f.name!r}: {_convert_expr(f, f'g[{i}]')}" for i, f in enumerate(self.data_fields)]
-        src = "def convert(g):\n    return {" + ", ".join(items) + "}\n"
+        src = f"def convert(g):\n    return {_dict_source(self.data_fields)}\n"
         env = _convert_env()
         exec(compile(src, f"<layout {self.name} convert>", "exec"), env)
         fn: Callable[[tuple[str, ...]], dict[str, Any]] = env["convert"]
@@ -499,10 +498,9 @@ class Layout:
         """A converter of the fields in ``only`` and of those whose rendered text can still fail to read
         back (``_read_can_fail``), taking just their groups from the match (one C call)."""
         picked = [(i, f) for i, f in enumerate(self.data_fields) if f.name in only or _read_can_fail(f)]
-        items = [f"{f.name!r}: {_convert_expr(f, f'g[{j}]')}" for j, (_, f) in enumerate(picked)]
         groups = ", ".join(str(i + 1) for i, _ in picked)
         take = f"(m.group({groups}),)" if len(picked) == 1 else f"m.group({groups})" if picked else "()"
-        src = f"def read(m):\n    g = {take}\n    return {{" + ", ".join(items) + "}\n"
+        src = f"def read(m):\n    g = {take}\n    return {_dict_source([f for _, f in picked])}\n"
         env = _convert_env()
         exec(compile(src, f"<layout {self.name} read>", "exec"), env)
         fn: Callable[[re.Match[str]], dict[str, Any]] = env["read"]
@@ -519,10 +517,8 @@ class Layout:
         if any(f.pattern and f.type in ("alnum", "alpha") for f in (*self.fields, *then.fields)):
             # a text pattern's lookbehind counts from position 1
             raise LayoutError(f"{self.name} + {then.name}: a field pattern cannot be read as a pair")
-        first = len(self.data_fields)
         rx = re.compile(self.rx.pattern + then.rx.pattern, re.DOTALL | re.ASCII)
-        one = ", ".join(f"{f.name!r}: {_convert_expr(f, f'g[{i}]')}" for i, f in enumerate(self.data_fields))
-        two = ", ".join(f"{f.name!r}: {_convert_expr(f, f'g[{first + i}]')}" for i, f in enumerate(then.data_fields))
+        one, two = _dict_source(self.data_fields), _dict_source(then.data_fields, first=len(self.data_fields))
         src = (
             "def read(a, b):\n"
             f"    if len(a) != {self.length} or len(b) != {then.length}:\n        return None\n"
@@ -530,7 +526,7 @@ class Layout:
             "    except UnicodeDecodeError:\n        return None\n"
             "    if m is None:\n        return None\n"
             "    g = m.groups()\n"
-            f"    try:\n        return {{{one}}}, {{{two}}}\n"
+            f"    try:\n        return {one}, {two}\n"
             "    except (ValueError, ArithmeticError):\n        return None\n"
         )
         env = {**_convert_env(), "_match": rx.fullmatch}
@@ -738,6 +734,11 @@ class Layout:
 def _convert_env() -> dict[str, Any]:
     """What generated converters call."""
     return {"_date": to_date, "_time": _to_time, "_D": Decimal, "_samt": parse_signed_amount, "_blank": _blank}
+
+
+def _dict_source(fields: Sequence[Field], first: int = 0) -> str:
+    """Source of the dict literal of ``fields``' values, converted from the groups ``g[first]``, ``g[first + 1]`` …"""
+    return "{" + ", ".join(f"{f.name!r}: {_convert_expr(f, f'g[{first + i}]')}" for i, f in enumerate(fields)) + "}"
 
 
 def _convert_expr(f: Field, g: str) -> str:
