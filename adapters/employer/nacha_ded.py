@@ -155,7 +155,8 @@ def routing_info(routing: bytes) -> tuple[int, bool]:
     """A nine-digit routing number's entry-hash addend (its first eight digits as a number) and whether
     its last digit is its check digit. Cached: a file pays few distinct banks (child support payments
     all go to one disbursement unit), and reading the number costs a large share of an entry."""
-    info = int(routing[:8]), aba_check_digit(routing[:8].decode("ascii")) == routing[8] - 48
+    first8 = routing[:8]
+    info = int(first8), aba_check_digit(first8.decode("ascii")) == routing[8] - 48
     if len(_ROUTINGS) < 50_000:
         _ROUTINGS[routing] = info
     return info
@@ -240,7 +241,6 @@ class _Parser:
         # Records counted for the block count are the records read less the block padding: counting the
         # padding instead keeps a counter out of the loop over entries and addenda.
         self.padding = 0
-        self.records_read = 0
         self.batch: _Batch | None = None
         self.entry = _Entry()
         self.file_header_seen = False
@@ -294,12 +294,11 @@ class _Parser:
                     yield result
         except FileStructureError as exc:  # framing damage explains every later fault: report it first
             self.problems.insert(0, (exc.code, exc.message))
-        self.records_read = line_no
         if held is not None:
             start_entry(held_line, held)
         if entry.data is not None:
             yield flush()
-        self.finish()
+        self.finish(line_no)
         if self.problems:
             raise FileStructureError.from_problems(self.problems)
 
@@ -645,8 +644,8 @@ class _Parser:
                 self.problem(code, f"file control: {what} is {declared}, the file gives {actual}")
         return Parsed(self.next_no(), "file_control", c, line_no)
 
-    def finish(self) -> None:
-        if self.physical(self.records_read) == 0:
+    def finish(self, records_read: int) -> None:
+        if self.physical(records_read) == 0:
             self.problem("EMPTY_FILE", "no records")
             return
         if self.batch is not None:
