@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from harness import REPEATS, median_time  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 LARGE = SHARED / "testdata" / "nacha" / "large"
@@ -34,7 +36,6 @@ CCD = LARGE / "CCD+addenda05-200-batches-100000-entries.ach.gz"
 PPD = LARGE / "PPD-2500-batches-500000-entries.ach.gz"
 CEILING = SHARED / "perf" / "b10_nacha.py"
 DATA = ROOT / "bench" / ".data"
-REPEATS = 5  # passes of an in-memory case, as b10_nacha.py makes of its own
 
 
 def physical_records(path: Path) -> int:
@@ -46,10 +47,8 @@ def physical_records(path: Path) -> int:
 def case_parse(path: str, in_memory: bool) -> dict[str, object]:
     """Parse into records and canonical payments, dropping them (no output): the adapter's own cost.
 
-    In memory the pass is repeated and the median taken, as the ceiling script does with its own pass
-    (``REPEATS``): a first pass in a fresh process also pays for warming the allocator and the caches,
-    and comparing one cold pass with the ceiling's warm median would understate the ratio. Streaming
-    from the file is one pass, as a real job reads it."""
+    In memory the pass is timed as the ceiling times its own (``harness.median_time``: the median of
+    several passes); streaming from the file is one pass, as a real job reads it."""
     import adapters
 
     adapter = adapters.get("nacha-ded")
@@ -57,19 +56,19 @@ def case_parse(path: str, in_memory: bool) -> dict[str, object]:
     opener = gzip.open if p.suffix == ".gz" else open
     with opener(p, "rb") as fh:
         data = fh.read() if in_memory else b""
-        times = []
-        for _ in range(REPEATS if in_memory else 1):
-            stream = io.BytesIO(data) if in_memory else fh
-            t0 = time.perf_counter()
+
+        def rejected() -> int:
             bad = 0
             try:
-                for r in adapter.parse(stream):  # type: ignore[arg-type]
+                for r in adapter.parse(io.BytesIO(data) if in_memory else fh):  # type: ignore[arg-type]
                     if r.__class__.__name__ == "Rejected":
                         bad += 1
             except Exception as exc:  # a file error would make the figure meaningless
                 raise SystemExit(f"{path}: {exc}") from exc
-            times.append(time.perf_counter() - t0)
-    return {"seconds": statistics.median(times), "rejected": bad}
+            return bad
+
+        bad, seconds = median_time(rejected, REPEATS if in_memory else 1)
+    return {"seconds": seconds, "rejected": bad}
 
 
 def child(args: list[str]) -> tuple[dict[str, object], float]:
