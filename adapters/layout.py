@@ -518,18 +518,20 @@ class Layout:
             # a text pattern's lookbehind counts from position 1
             raise LayoutError(f"{self.name} + {then.name}: a field pattern cannot be read as a pair")
         rx = re.compile(self.rx.pattern + then.rx.pattern, re.DOTALL | re.ASCII)
+        prx = re.compile("".join(f.regex(printable=True) for f in (*self.fields, *then.fields)), re.DOTALL | re.ASCII)
         one, two = _dict_source(self.data_fields), _dict_source(then.data_fields, first=len(self.data_fields))
         src = (
             "def read(a, b):\n"
             f"    if len(a) != {self.length} or len(b) != {then.length}:\n        return None\n"
-            "    try:\n        m = _match((a + b).decode('ascii'))\n"
+            "    ab = a + b\n"
+            "    try:\n        m = (_pmatch if _no_control(ab) else _match)(ab.decode('ascii'))\n"
             "    except UnicodeDecodeError:\n        return None\n"
             "    if m is None:\n        return None\n"
             "    g = m.groups()\n"
             f"    try:\n        return {one}, {two}\n"
             "    except (ValueError, ArithmeticError):\n        return None\n"
         )
-        env = {**_convert_env(), "_match": rx.fullmatch}
+        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_no_control": _no_control}
         exec(compile(src, f"<layout {self.name}+{then.name} read>", "exec"), env)
         fn: Callable[[bytes, bytes], tuple[dict[str, Any], dict[str, Any]] | None] = env["read"]
         return fn

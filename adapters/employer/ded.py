@@ -56,9 +56,7 @@ def _fail(code: str, element: str, why: str) -> RecordError:
     )
 
 
-def is_ded(text: str) -> bool:
-    """A CCD+ addenda carries the child support application when its text is a DED segment."""
-    return text.startswith("DED*")
+DED_TAG = "DED*"  # a CCD+ addenda carries the child support application when its text starts with this
 
 
 def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
@@ -145,7 +143,7 @@ def render_ded(d: dict[str, Any], options: DedOptions = DedOptions()) -> str:
     ]
     while elements and elements[-1] == "":
         elements.pop()
-    text = "DED*" + "*".join(str(e) for e in elements) + "\\"
+    text = DED_TAG + "*".join(str(e) for e in elements) + "\\"
     if len(text) > PRI_END - PRI_START + 1:
         raise _fail("DED_SYNTAX", "segment", "segment longer than the 80-character addenda field")
     parse_ded(text, options)

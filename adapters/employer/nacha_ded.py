@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from pydantic import ValidationError
 
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
+from adapters.employer.ded import DED_TAG, DedOptions, ncp_name_element, parse_ded, render_ded
 from adapters.employer.ded import ELEMENTS as DED_ELEMENTS
-from adapters.employer.ded import DedOptions, is_ded, ncp_name_element, parse_ded, render_ded
 from adapters.errors import FileStructureError, RecordError
 from adapters.layout import Layout, load_layout
 from adapters.records import iter_records
@@ -194,6 +194,16 @@ class _Entry:
         self.error: RecordError | None = None
         self.error_line = 0
         self.addenda: list[dict[str, Any]] = []
+
+
+def _first_in_order(entry: dict[str, Any], data: dict[str, Any]) -> bool:
+    """The usual case of an entry's first addenda (``data``), in order: none of ``addenda_error``'s faults
+    can apply to it."""
+    return (
+        data.get("addenda_sequence_number") == 1
+        and entry["addenda_record_indicator"] == "1"
+        and data.get("entry_detail_sequence_number") == entry.get("trace_number", "")[-7:]
+    )
 
 
 class NachaDedAdapter:
@@ -430,8 +440,15 @@ class _Parser:
                 entry.error, entry.error_line = TRACE_SEQUENCE_ERROR, line_no
             else:
                 b.last_trace = trace
-        if addenda_raw is not None:
-            self.addenda(addenda_line, addenda_raw, None if pair is None else pair[1])
+        if pair is not None:  # the addenda read with it joins here, as ``addenda`` would join it
+            b.count += 1
+            entry.addenda = [data := pair[1]]
+            if entry.error is None and not _first_in_order(d, data):
+                fault = self.addenda_error(d, entry.addenda, data, b)
+                if fault is not None:
+                    entry.error, entry.error_line = fault, addenda_line
+        elif addenda_raw is not None:
+            self.addenda(addenda_line, addenda_raw)
 
     @staticmethod
     def raw_totals(b: _Batch, raw: bytes) -> None:
@@ -466,12 +483,7 @@ class _Parser:
         ed = entry.data
         if entry.error is not None or not ed:
             return
-        if (  # the usual case, a first addenda in order: none of addenda_error's faults can apply
-            len(addenda) == 1
-            and data.get("addenda_sequence_number") == 1
-            and ed["addenda_record_indicator"] == "1"
-            and data.get("entry_detail_sequence_number") == ed.get("trace_number", "")[-7:]
-        ):
+        if len(addenda) == 1 and _first_in_order(ed, data):
             return
         fault = self.addenda_error(ed, addenda, data, b)
         if fault is not None:
@@ -510,7 +522,7 @@ class _Parser:
         if entry.error is None:
             if addenda:
                 text = addenda[0].get("payment_related_information")
-                if text is not None and is_ded(text):
+                if text is not None and text.startswith(DED_TAG):
                     try:
                         ded = parse_ded(text, self.a.ded_options)
                         canonical = self.payment(data, ded)
