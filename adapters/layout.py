@@ -513,7 +513,9 @@ class Layout:
         For formats where one record nearly always follows another (an ACH entry and its addenda): the
         fixed cost of reading a record is a large share of a short record's. The reader gives exactly what
         ``parse`` of each would, or None when either would raise (not ASCII, no match, a value that does
-        not convert); the caller then parses them one by one for the error."""
+        not convert); the caller then parses them one by one for the error. Printable text (the
+        ``_no_control`` test, written inline) is matched with the pattern that skips per-character tests
+        of free text, as ``parse`` does on long records: two records' free text pays for the test."""
         if any(f.pattern and f.type in ("alnum", "alpha") for f in (*self.fields, *then.fields)):
             # a text pattern's lookbehind counts from position 1
             raise LayoutError(f"{self.name} + {then.name}: a field pattern cannot be read as a pair")
@@ -524,14 +526,14 @@ class Layout:
             "def read(a, b):\n"
             f"    if len(a) != {self.length} or len(b) != {then.length}:\n        return None\n"
             "    ab = a + b\n"
-            "    try:\n        m = (_pmatch if _no_control(ab) else _match)(ab.decode('ascii'))\n"
+            "    try:\n        m = (_pmatch if 0 not in ab.translate(_CONTROL) else _match)(ab.decode('ascii'))\n"
             "    except UnicodeDecodeError:\n        return None\n"
             "    if m is None:\n        return None\n"
             "    g = m.groups()\n"
             f"    try:\n        return {one}, {two}\n"
             "    except (ValueError, ArithmeticError):\n        return None\n"
         )
-        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_no_control": _no_control}
+        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_CONTROL": _CONTROL_TABLE}
         exec(compile(src, f"<layout {self.name}+{then.name} read>", "exec"), env)
         fn: Callable[[bytes, bytes], tuple[dict[str, Any], dict[str, Any]] | None] = env["read"]
         return fn
