@@ -793,7 +793,8 @@ def _render_expr(f: Field, v: str) -> str:
     ``Decimal`` with a point ``decimals`` places from the end is plain notation with exactly those
     places, so nothing can be lost; any other value goes through ``_scaled`` (a negative one too, as
     ``-0.00`` is written as zeros: ``_s >= '0'`` says the text starts with a digit, not ``-``, in one
-    comparison instead of an index and a comparison)."""
+    comparison instead of an index and a comparison). A ``Decimal`` zero, the most common amount (an
+    unused obligation line), is written as zeros at once, as ``_scaled`` would write any zero."""
     n, blank = f.length, repr(" " * f.length)
     if f.type in ("alnum", "alpha") and f.required:
         return f"({v} if {v} is not None and {v}.strip() else _blank())"
@@ -802,10 +803,11 @@ def _render_expr(f: Field, v: str) -> str:
     if f.type == "amount" and f.form == "signed":
         return f"({blank} if {v} is None else _stext({v}, {n}, {f.decimals}))"
     if f.type == "amount" and f.decimals:
-        k = f.decimals
+        k, zeros = f.decimals, repr("0" * n)
+        other = f"'%0{n}d' % _scaled({v}, {k})"
         return (
-            f"({blank} if {v} is None else _s.replace('.', '').zfill({n}) if type({v}) is _Dec"
-            f" and (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s >= '0' else '%0{n}d' % _scaled({v}, {k}))"
+            f"({blank} if {v} is None else ({zeros} if not {v} else _s.replace('.', '').zfill({n})"
+            f" if (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s >= '0' else {other}) if type({v}) is _Dec else {other})"
         )
     if f.type in ("numeric", "amount"):
         conv = v if f.type == "numeric" else f"_scaled({v}, {f.decimals})"

@@ -157,7 +157,6 @@ def _typed(d: Mapping[str, Any], name: str) -> Any:
 
 
 _RULE_NAMES = tuple(sorted(RULE_FIELDS))
-_RULE_VALUES = operator.itemgetter(*_RULE_NAMES)
 _RULE_TEXT_TYPED = tuple(name for name in _RULE_NAMES if name in AMOUNT_FIELDS or name in DATE_FIELDS)
 _RULE_TEXT_TYPED_VALUES = operator.itemgetter(*_RULE_TEXT_TYPED)
 _STR = (str,) * len(_RULE_TEXT_TYPED)
@@ -166,13 +165,17 @@ _STR = (str,) * len(_RULE_TEXT_TYPED)
 def check_detail(d: Mapping[str, Any]) -> None:
     """``check_rules`` on a detail's values as ``parse`` gives them or in their JSON form.
 
-    The rule fields are taken in one C call, and only a detail that holds an amount or date as text
-    (the JSON form) goes through ``_typed`` field by field: converting every field cost more than the
-    rules themselves."""
+    A detail holding every rule field with its amounts and dates typed (what ``parse`` and the builders
+    give) is checked as it is, its typed fields tested in one C call. Any other (the JSON form, or one
+    without some fields) is first copied with each rule field as ``parse`` would give it: converting
+    every field cost more than the rules themselves."""
     try:
-        values = dict(zip(_RULE_NAMES, _RULE_VALUES(d), strict=True))
+        if not any(map(isinstance, _RULE_TEXT_TYPED_VALUES(d), _STR)):
+            check_rules(d)  # reads nothing but rule fields: a missing one raises KeyError before any verdict
+            return
     except KeyError:
-        values = {name: d.get(name) for name in _RULE_NAMES}
+        pass
+    values = {name: d.get(name) for name in _RULE_NAMES}
     if any(map(isinstance, _RULE_TEXT_TYPED_VALUES(values), _STR)):
         values.update({name: _typed(values, name) for name in _RULE_TEXT_TYPED})
     check_rules(values)

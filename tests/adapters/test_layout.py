@@ -226,6 +226,9 @@ def test_render_never_truncates_or_shifts() -> None:
         (Decimal("1.2E+2"), "00012000"),
         (Decimal("0E-7"), "00000000"),
         (Decimal("-0.00"), "00000000"),
+        (Decimal("0.00"), "00000000"),  # zeros, the most common amount, take a shorter way: same text
+        (Decimal("0E+3"), "00000000"),
+        (0, "00000000"),
         (123, "00012300"),
         ("123.45", "00012345"),
     ],
@@ -234,7 +237,9 @@ def test_render_writes_every_form_of_an_amount_exactly(value: Any, text: str) ->
     assert LAYOUT.render(LAYOUT.parse_text(GOOD) | {"amount": value})[20:28] == text
 
 
-@pytest.mark.parametrize("value", [Decimal("-1.00"), Decimal("-0.01"), Decimal("1.001"), Decimal("NaN"), "1.2.3"])
+@pytest.mark.parametrize(
+    "value", [Decimal("-1.00"), Decimal("-0.01"), Decimal("1.001"), Decimal("NaN"), Decimal("sNaN"), "1.2.3"]
+)
 def test_render_refuses_a_negative_inexact_or_malformed_amount(value: Any) -> None:
     with pytest.raises(RecordError) as info:
         LAYOUT.render(LAYOUT.parse_text(GOOD) | {"amount": value})
