@@ -215,8 +215,8 @@ def parse(file: FileArg, fmt: FormatOpt = None) -> None:
     out = sys.stdout.buffer
     buf: list[bytes] = []
 
-    def emit(r: Result) -> None:  # ``dumps`` written out: this runs once per record
-        buf.append(orjson.dumps(result_json(r), default=_json_default, option=orjson.OPT_APPEND_NEWLINE))
+    def emit(r: Result) -> None:
+        buf.append(dumps(result_json(r)))
         if len(buf) >= FLUSH_EVERY:
             out.write(b"".join(buf))
             buf.clear()

@@ -196,16 +196,6 @@ class _Entry:
         self.addenda: list[dict[str, Any]] = []
 
 
-def _first_in_order(entry: dict[str, Any], data: dict[str, Any]) -> bool:
-    """The usual case of an entry's first addenda (``data``), in order: none of ``addenda_error``'s faults
-    can apply to it."""
-    return (
-        data.get("addenda_sequence_number") == 1
-        and entry["addenda_record_indicator"] == "1"
-        and data.get("entry_detail_sequence_number") == entry.get("trace_number", "")[-7:]
-    )
-
-
 class NachaDedAdapter:
     """NACHA files of any SEC code; CCD+ with ``DED`` addenda → canonical ``Payment``."""
 
@@ -440,15 +430,8 @@ class _Parser:
                 entry.error, entry.error_line = TRACE_SEQUENCE_ERROR, line_no
             else:
                 b.last_trace = trace
-        if pair is not None:  # the addenda read with it joins here, as ``addenda`` would join it
-            b.count += 1
-            entry.addenda = [data := pair[1]]
-            if entry.error is None and not _first_in_order(d, data):
-                fault = self.addenda_error(d, entry.addenda, data, b)
-                if fault is not None:
-                    entry.error, entry.error_line = fault, addenda_line
-        elif addenda_raw is not None:
-            self.addenda(addenda_line, addenda_raw)
+        if addenda_raw is not None:
+            self.addenda(addenda_line, addenda_raw, None if pair is None else pair[1])
 
     @staticmethod
     def raw_totals(b: _Batch, raw: bytes) -> None:
@@ -483,7 +466,12 @@ class _Parser:
         ed = entry.data
         if entry.error is not None or not ed:
             return
-        if len(addenda) == 1 and _first_in_order(ed, data):
+        if (  # the usual case, a first addenda in order: none of addenda_error's faults can apply
+            len(addenda) == 1
+            and data.get("addenda_sequence_number") == 1
+            and ed["addenda_record_indicator"] == "1"
+            and data.get("entry_detail_sequence_number") == ed.get("trace_number", "")[-7:]
+        ):
             return
         fault = self.addenda_error(ed, addenda, data, b)
         if fault is not None:
