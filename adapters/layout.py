@@ -452,13 +452,9 @@ class Layout:
         self._check()
         self._data_fields = tuple(f for f in self.fields if f.in_data)
         # ASCII: ``\\d`` is 0-9 (what ``int`` should read), and the engine tests it without a Unicode lookup
-        self.rx = re.compile("".join(f.regex() for f in self.fields), re.DOTALL | re.ASCII)
+        self.rx = _compile(self.fields)
         free_text = sum(f.length for f in self.fields if f.type == "alnum" and not f.charset and not f.pattern)
-        self._rx_printable = (
-            re.compile("".join(f.regex(printable=True) for f in self.fields), re.DOTALL | re.ASCII)
-            if free_text >= PRINTABLE_CHECK_MIN_TEXT
-            else None
-        )
+        self._rx_printable = _compile(self.fields, printable=True) if free_text >= PRINTABLE_CHECK_MIN_TEXT else None
         self._rx_render = self._rx_printable if free_text >= RENDER_PRINTABLE_MIN_SHARE * self.length else None
         self._convert = self._gen_convert()
         self._render_fast = self._gen_render()
@@ -513,27 +509,27 @@ class Layout:
         For formats where one record nearly always follows another (an ACH entry and its addenda): the
         fixed cost of reading a record is a large share of a short record's. The reader gives exactly what
         ``parse`` of each would, or None when either would raise (not ASCII, no match, a value that does
-        not convert); the caller then parses them one by one for the error. Printable text (the
-        ``_no_control`` test, written inline) is matched with the pattern that skips per-character tests
-        of free text, as ``parse`` does on long records: two records' free text pays for the test."""
+        not convert); the caller then parses them one by one for the error. Printable text (``_no_control``)
+        is matched with the pattern that skips per-character tests of free text, as ``parse`` does on long
+        records: two records' free text pays for the test."""
         if any(f.pattern and f.type in ("alnum", "alpha") for f in (*self.fields, *then.fields)):
             # a text pattern's lookbehind counts from position 1
             raise LayoutError(f"{self.name} + {then.name}: a field pattern cannot be read as a pair")
-        rx = re.compile(self.rx.pattern + then.rx.pattern, re.DOTALL | re.ASCII)
-        prx = re.compile("".join(f.regex(printable=True) for f in (*self.fields, *then.fields)), re.DOTALL | re.ASCII)
+        both = (*self.fields, *then.fields)
+        rx, prx = _compile(both), _compile(both, printable=True)
         one, two = _dict_source(self.data_fields), _dict_source(then.data_fields, first=len(self.data_fields))
         src = (
             "def read(a, b):\n"
             f"    if len(a) != {self.length} or len(b) != {then.length}:\n        return None\n"
             "    ab = a + b\n"
-            "    try:\n        m = (_pmatch if 0 not in ab.translate(_CONTROL) else _match)(ab.decode('ascii'))\n"
+            "    try:\n        m = (_pmatch if _no_control(ab) else _match)(ab.decode('ascii'))\n"
             "    except UnicodeDecodeError:\n        return None\n"
             "    if m is None:\n        return None\n"
             "    g = m.groups()\n"
             f"    try:\n        return {one}, {two}\n"
             "    except (ValueError, ArithmeticError):\n        return None\n"
         )
-        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_CONTROL": _CONTROL_TABLE}
+        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_no_control": _no_control}
         exec(compile(src, f"<layout {self.name}+{then.name} read>", "exec"), env)
         fn: Callable[[bytes, bytes], tuple[dict[str, Any], dict[str, Any]] | None] = env["read"]
         return fn
@@ -738,6 +734,11 @@ class Layout:
 def _convert_env() -> dict[str, Any]:
     """What generated converters call."""
     return {"_date": to_date, "_time": _to_time, "_D": Decimal, "_samt": parse_signed_amount, "_blank": _blank}
+
+
+def _compile(fields: Sequence[Field], printable: bool = False) -> re.Pattern[str]:
+    """The one pattern of ``fields`` back to back (see ``Field.regex`` for ``printable``)."""
+    return re.compile("".join(f.regex(printable) for f in fields), re.DOTALL | re.ASCII)
 
 
 def _dict_source(fields: Sequence[Field], first: int = 0) -> str:
