@@ -345,6 +345,14 @@ def _blank() -> Any:
     raise ValueError("required value is blank")
 
 
+def _refuse() -> Any:
+    """Called by a generated renderer for a value of a type it does not write itself (text that is not a
+    ``str``, a number that is not an ``int``): the record is then written field by field by
+    ``render_field``, which writes what it can and refuses the rest. ``%s`` would write ``str()`` of a
+    list or dict into a text field, and ``%d`` cuts the fraction off a float."""
+    raise TypeError("not written by the generated renderer")
+
+
 def _to_time(text: str) -> str | None:
     if not text.strip():
         return None
@@ -370,8 +378,11 @@ def _date_text(value: Any, fmt: str) -> str:
                 cached[value] = text
         return text
     if isinstance(value, str):
-        value = dt.date.fromisoformat(value)
-    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:  # its message quotes the text, which may be a birth date
+            raise ValueError("not a date: give a date or ISO 'YYYY-MM-DD' text") from None
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise TypeError("not a date")
     return _format_date(value, fmt)
 
@@ -391,7 +402,14 @@ def _scaled(value: Any, decimals: int) -> int:
     """Decimal/int/str amount → integer in the smallest unit, refusing lost precision."""
     if isinstance(value, int) and not isinstance(value, bool) and decimals == 0:
         return value
-    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str | float):
+        raise TypeError("an amount must be a Decimal, a number or decimal text")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:  # decimal.InvalidOperation: not a number
+        raise ValueError("not a decimal amount") from None
+    if not amount.is_finite():
+        raise ValueError("not a finite amount")
     scaled = amount.scaleb(decimals)
     if scaled != scaled.to_integral_value():
         raise ValueError("more decimal places than the field holds")
@@ -546,6 +564,7 @@ class Layout:
             "_scaled": _scaled,
             "_stext": _signed_text,
             "_blank": _blank,
+            "_refuse": _refuse,
             "_Dec": Decimal,
             "_take": itemgetter(*(f.name for f in fields)) if len(fields) > 1 else None,
             **{f"_dt_{fmt}": cached for fmt, cached in _DATE_TEXT.items()},
@@ -798,9 +817,9 @@ def _render_expr(f: Field, v: str) -> str:
     unused obligation line), is written as zeros at once, as ``_scaled`` would write any zero."""
     n, blank = f.length, repr(" " * f.length)
     if f.type in ("alnum", "alpha") and f.required:
-        return f"({v} if {v} is not None and {v}.strip() else _blank())"
+        return f"({v} if {v}.__class__ is str and {v}.strip() else _blank())"
     if f.type in ("alnum", "alpha", "code", "time"):
-        return f"('' if {v} is None else {v})"
+        return f"('' if {v} is None else {v} if {v}.__class__ is str else _refuse())"
     if f.type == "amount" and f.form == "signed":
         return f"({blank} if {v} is None else _stext({v}, {n}, {f.decimals}))"
     if f.type == "amount" and f.decimals:
@@ -810,9 +829,10 @@ def _render_expr(f: Field, v: str) -> str:
             f"({blank} if {v} is None else ({zeros} if not {v} else _s.replace('.', '').zfill({n})"
             f" if (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s >= '0' else {other}) if type({v}) is _Dec else {other})"
         )
-    if f.type in ("numeric", "amount"):
-        conv = v if f.type == "numeric" else f"_scaled({v}, {f.decimals})"
-        return f"({blank} if {v} is None else '%0{n}d' % {conv})"
+    if f.type == "numeric":
+        return f"({blank} if {v} is None else '%0{n}d' % {v} if {v}.__class__ is int else _refuse())"
+    if f.type == "amount":
+        return f"({blank} if {v} is None else '%0{n}d' % _scaled({v}, {f.decimals}))"
     if f.type == "digits":
         return f"({blank} if {v} is None else str({v}).rjust({n}, '0'))"
     if f.type == "ssn":  # padded with a character an SSN cannot hold, so a short one is refused, not shifted
@@ -841,13 +861,19 @@ def render_field(f: Field, value: Any) -> str:
         text = _signed_text(value, n, f.decimals)
     elif f.type in ("numeric", "amount"):
         number = value if f.type == "numeric" else _scaled(value, f.decimals)
-        if not isinstance(number, int) or isinstance(number, bool):
-            number = int(str(number))
+        if isinstance(number, bool) or not isinstance(number, int | str):
+            raise TypeError("not a whole number")
+        if isinstance(number, str):
+            if not number.isascii() or not number.isdigit():  # int() would also take ' 1_0 ' and quote it back
+                raise ValueError("not a whole number")
+            number = int(number)
         if number < 0:
             raise ValueError("negative values do not fit an unsigned field")
         text = "%0*d" % (n, number)
     elif f.type == "date":
         text = _date_text(value, f.format)
+    elif isinstance(value, bool) or not isinstance(value, str | int):  # str() of anything else is not its text
+        raise TypeError("not text")
     elif f.type == "ssn":
         text = str(value)
         if len(text) != n:
@@ -869,7 +895,7 @@ def _field_problem(f: Field, raw: str) -> tuple[str, str] | None:
             return "FILLER", "filler must be blank"
         return None
     if f.type == "constant":
-        return None if raw == f.value else ("CONSTANT", f"expected {f.value!r}, found {raw!r}")
+        return None if raw == f.value else ("CONSTANT", f"expected {f.value!r}")
     if blank:
         return ("REQUIRED", "required value is blank") if f.required else None
     if f.type in ("alnum", "alpha"):
@@ -914,7 +940,8 @@ def _field_problem(f: Field, raw: str) -> tuple[str, str] | None:
     if f.type == "code":
         value = raw.rstrip(f.pad) if f.justify == "left" else raw.lstrip(f.pad)
         if value not in f.codes:
-            return "CODE_UNKNOWN", f"{value!r} is not a valid {f.table or f.name} code"
+            # the value is not quoted: in a damaged or shifted record a name or SSN can stand here
+            return "CODE_UNKNOWN", f"not a valid {f.table or f.name} code"
         return None
     return None  # pragma: no cover
 

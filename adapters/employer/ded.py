@@ -77,7 +77,7 @@ def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
     elements += [""] * (9 - len(elements))
     app, case_id, pay_date, amount, ssn, medical, name, fips, term = elements
     if app not in APPLICATION_IDS:
-        raise _fail("DED_APPLICATION_ID", "DED01", f"{app!r} is not a DED application identifier")
+        raise _fail("DED_APPLICATION_ID", "DED01", "not the DED application identifier")
     if not _CASE_ID.fullmatch(case_id):
         raise _fail("DED_CASE_ID", "DED02", "case identifier must be 1-20 characters, no delimiter, no leading space")
     date_len = 8 if options.ctx_dates else 6
@@ -97,7 +97,7 @@ def parse_ded(text: str, options: DedOptions = DedOptions()) -> dict[str, Any]:
         code = "DED_SSN" if len(ssn) == 9 and ssn.isdigit() else "DED_SSN_FORMAT"
         raise _fail(code, "DED05", "SSN must be 9 digits and pass SSA rules")
     if medical not in MEDICAL:
-        raise _fail("DED_MEDICAL", "DED06", f"{medical!r} is not Y, N or W")
+        raise _fail("DED_MEDICAL", "DED06", "must be Y, N or W")  # unquoted: a lost separator puts the name here
     if name and not _NAME.fullmatch(name):
         raise _fail("DED_NAME", "DED07", "name must be at most 10 characters")
     if fips and not _FIPS.fullmatch(fips):

@@ -563,3 +563,46 @@ def test_number_in_a_required_text_field_is_written_as_render_field_writes_it() 
     with pytest.raises(RecordError) as err:
         SUFFIX_SSN.render({"suffix": None, "ssn": None, "name": 1234567})
     assert err.value.field == "name"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ["JANE"]),  # %s would write "['JANE']"
+        ("name", {"first": "JANE"}),
+        ("name", b"JANE"),
+        ("name", True),
+        ("code", ["A"]),
+        ("count", 7.9),  # %d would write 007
+        ("count", Decimal("7.9")),
+        ("count", True),
+        ("count", " 7"),
+        ("amount", True),
+        ("when", dt.datetime(2025, 1, 31, 12, 30)),  # the time would be dropped silently
+        ("id", ["1"]),
+        ("ssn", ["212345671"]),
+    ],
+)
+def test_render_refuses_a_value_of_the_wrong_type_instead_of_writing_its_str(field: str, value: Any) -> None:
+    with pytest.raises(RecordError) as info:
+        LAYOUT.render(LAYOUT.parse_text(GOOD) | {field: value})
+    assert info.value.field == field
+
+
+def test_render_writes_whole_numbers_given_as_digits_or_ints() -> None:
+    assert LAYOUT.render(LAYOUT.parse_text(GOOD) | {"count": "7", "name": 42})[10:31] == "42        00012345007"
+
+
+@pytest.mark.parametrize(("field", "value"), [("when", "1985-13-45"), ("count", "JANE"), ("amount", "JANE")])
+def test_render_errors_do_not_quote_the_value(field: str, value: str) -> None:
+    """Python's own messages quote what they could not convert (``Invalid isoformat string: '1985-13-45'``)."""
+    with pytest.raises(RecordError) as info:
+        LAYOUT.render(LAYOUT.parse_text(GOOD) | {field: value})
+    assert value not in str(info.value) and info.value.field == field
+
+
+def test_unknown_code_is_not_quoted() -> None:
+    """A shifted record can put a name or an SSN where a code belongs."""
+    with pytest.raises(RecordError) as info:
+        LAYOUT.parse_text(GOOD[:39] + "ZQ" + GOOD[41:])
+    assert info.value.code == "CODE_UNKNOWN" and "ZQ" not in str(info.value)
