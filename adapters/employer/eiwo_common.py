@@ -37,6 +37,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters.base import Parsed, Rejected, Result
 from adapters.canonical import UspsState
+from adapters.controls import agree
 from adapters.errors import FileStructureError, LayoutError, RecordError
 from adapters.layout import Layout, load_code_rows, load_layout
 from adapters.records import iter_records
@@ -395,7 +396,7 @@ class EnvelopeWriter:
         if b is None:
             return
         computed = {"control_number": b["control_number"], "record_count": self.count}
-        _agree(given, computed, "batch_trailer")
+        agree(given, computed, "batch_trailer")
         yield self.line(
             self.env.trailer, {"batch_count": 0, **_present(given), **computed, "document_code": f"BT{self.letter}"}
         )
@@ -430,7 +431,7 @@ class EnvelopeWriter:
         yield from self.flush()
         yield from self.close_batch({})
         computed = {"control_number": self.file["control_number"], "batch_count": self.batches}
-        _agree(given, computed, "file_trailer")
+        agree(given, computed, "file_trailer")
         self.file_closed = True
         yield self.line(
             self.env.trailer, {"record_count": 0, **_present(given), **computed, "document_code": f"FT{self.letter}"}
@@ -444,15 +445,6 @@ class EnvelopeWriter:
             yield self.file_header(default_header())
         if not self.file_closed:
             yield from self.close_file({})
-
-
-def _agree(given: Mapping[str, Any], computed: Mapping[str, Any], what: str) -> None:
-    """A supplied control value must equal the one the written records give."""
-    for key, value in computed.items():
-        if given.get(key) is not None and given[key] != value:
-            raise RecordError(
-                "CONTROL_MISMATCH", f"{what}.{key} is {given[key]!r}; the records give {value!r}", field=key
-            )
 
 
 def _present(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, cast
@@ -41,6 +42,7 @@ from pydantic import ValidationError
 
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import IncomeWithholdingOrder
+from adapters.controls import agree
 from adapters.errors import FileStructureError, LayoutError, RecordError
 from adapters.layout import MAPPINGS_DIR, load_code_rows
 from adapters.records import with_head
@@ -603,11 +605,15 @@ def _envelope_value(kind: str, text: str) -> Any:
     return text
 
 
-def _envelope_text(kind: str, value: Any) -> str:
+def _envelope_text(kind: str, value: Any, path: str) -> str:
+    """An envelope value's element text; a value that has no text form of its own is refused, not
+    written as ``str()`` of it (a list would pass the schema's string types as ``['...']``)."""
     if kind == "time":
         return _time_text(value)
-    if kind == "date" and isinstance(value, dt.date):
+    if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise RecordError("RENDER_VALUE", f"{path}: not a {kind or 'text'} value", field=path)
     return str(value)
 
 
@@ -1143,7 +1149,7 @@ class _Renderer:
         for tag, key, kind in env.fields:
             value = data.get(key)
             if value is not None and value != "":
-                etree.SubElement(el, tag).text = _envelope_text(kind, value)
+                etree.SubElement(el, tag).text = _envelope_text(kind, value, f"{record}.{key}")
         self.a.check(el, {self.m.local(tag): kind for tag, _, kind in env.fields})
         return self.element(el)
 
@@ -1225,10 +1231,7 @@ class _Renderer:
                 continue
             if key not in computed:
                 data[key] = value
-            elif str(value) != str(computed[key]):
-                raise RecordError(
-                    "CONTROL_MISMATCH", f"trailer {key} is {value!r}; the records give {computed[key]!r}", field=key
-                )
+        agree(given or {}, computed, "trailer")
         return data
 
 

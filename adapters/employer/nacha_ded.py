@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from pydantic import ValidationError
 
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
+from adapters.controls import agree
 from adapters.employer.ded import DED_TAG, DedOptions, ncp_name_element, parse_ded, render_ded
 from adapters.employer.ded import ELEMENTS as DED_ELEMENTS
 from adapters.errors import FileStructureError, RecordError
@@ -760,7 +761,7 @@ class _Renderer:
             "odfi_identification": h.get("odfi_identification"),
             "batch_number": h.get("batch_number"),
         }
-        _agree(given, computed, "batch_control")
+        agree(given, computed, "batch_control")
         for i in range(4):
             self.file[i] += t[i]
         self.batch = None
@@ -782,7 +783,7 @@ class _Renderer:
             "total_debit_amount": Decimal(f[2]).scaleb(-2),
             "total_credit_amount": Decimal(f[3]).scaleb(-2),
         }
-        _agree(given, computed, "file_control")
+        agree(given, computed, "file_control")
         return self.line("adv_file_control" if self.last_adv else "file_control", computed)
 
     def pad(self) -> Iterator[bytes]:
@@ -856,17 +857,3 @@ class _Renderer:
         yield self.close_batch({})
         yield self.file_control({})
         yield from self.pad()
-
-
-def _agree(given: Mapping[str, Any], computed: Mapping[str, Any], what: str) -> None:
-    """A supplied control value must equal the computed one (amounts compared as numbers)."""
-    for key, value in computed.items():
-        if key not in given or given[key] is None:
-            continue
-        supplied = given[key]
-        if isinstance(value, Decimal):
-            supplied = Decimal(str(supplied))
-        if supplied != value:
-            raise RecordError(
-                "CONTROL_MISMATCH", f"{what}.{key} is {given[key]!r}; the records give {value!r}", field=key
-            )

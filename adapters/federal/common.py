@@ -169,19 +169,3 @@ class BatchParser:
 
 def render_line(layout: Layout, data: Mapping[str, Any]) -> bytes:
     return (layout.render(data) + "\n").encode("ascii")
-
-
-def agree(given: Mapping[str, Any], computed: Mapping[str, Any], what: str) -> None:
-    """A control value supplied to ``render`` must equal the one the records give (amounts as numbers)."""
-    for key, value in computed.items():
-        supplied = given.get(key)
-        if supplied is None:
-            continue
-        if isinstance(value, Decimal):
-            supplied = as_decimal(supplied)
-        elif isinstance(value, int) and isinstance(supplied, str) and supplied.isdigit():
-            supplied = int(supplied)
-        if supplied != value:
-            raise RecordError(
-                "CONTROL_MISMATCH", f"{what}.{key} is {given[key]!r}; the records give {value!r}", field=key
-            )

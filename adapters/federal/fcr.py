@@ -31,12 +31,12 @@ from typing import Any, BinaryIO, ClassVar
 
 from adapters.base import Direction, Parsed, Result, SourceInfo
 from adapters.canonical import CanonicalModel
+from adapters.controls import agree
 from adapters.errors import RecordError
 from adapters.federal import fcr_canonical as fc
 from adapters.federal.common import (
     BatchParser,
     RecordSet,
-    agree,
     check_case_id,
     code_rows,
     field_error,

@@ -36,11 +36,11 @@ from adapters.canonical import (
     OffsetCase,
     PersonName,
 )
+from adapters.controls import agree
 from adapters.errors import LayoutError, RecordError
 from adapters.federal.common import (
     BatchParser,
     RecordSet,
-    agree,
     as_decimal,
     canonical,
     code_rows,

@@ -16,8 +16,9 @@ from typing import Any, BinaryIO, ClassVar
 
 from adapters.base import Direction, Parsed, Result, SourceInfo
 from adapters.canonical import OffsetCollection, PersonName
+from adapters.controls import agree
 from adapters.errors import RecordError
-from adapters.federal.common import BatchParser, RecordSet, agree, canonical, field_error, render_line
+from adapters.federal.common import BatchParser, RecordSet, canonical, field_error, render_line
 from adapters.federal.offset import FAMILY, SOURCE, _cents, _severity, check_taxpayer_id
 from adapters.layout import Layout
 

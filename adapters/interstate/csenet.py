@@ -50,6 +50,7 @@ from pydantic import ValidationError
 
 from adapters.base import DeferredParsed, Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import InterstateTransaction
+from adapters.controls import shown
 from adapters.errors import FileStructureError, RecordError
 from adapters.interstate.csenet_canonical import from_canonical, to_canonical
 from adapters.interstate.csenet_canonical_check import REFUSAL_FIELDS, check_code_tables, refusal_possible
@@ -330,7 +331,7 @@ class CsenetAdapter:
             if stated is not None and stated != n and str(stated) != str(n):
                 raise RecordError(
                     "BLOCK_COUNT_MISMATCH",
-                    f"{block.indicator} says {stated} but {n} {block.key} block(s) are given",
+                    f"{block.indicator} says {shown(stated)} but {n} {block.key} block(s) are given",
                     field=block.indicator,
                 )
             header[block.indicator] = n
