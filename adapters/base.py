@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar, Protocol, runtime_checkable
 
+from adapters.errors import RecordError
+
 
 class Direction(enum.StrEnum):
     """Which way a format travels, seen from the agency."""
@@ -121,6 +123,40 @@ class Adapter(Protocol):
         ``RecordError`` rather than being truncated or shifting later fields.
         """
         ...
+
+
+# What Python's own conversions raise when a value of the wrong type or form reaches them.
+_STRAY_RENDER_ERRORS = (LookupError, TypeError, ValueError, ArithmeticError, AttributeError)
+
+
+def render_checked(adapter: Adapter, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """``adapter.render`` as every caller runs it: a record that cannot be written raises ``RecordError``,
+    never another exception, and never with the value in its message.
+
+    Adapters refuse what they check with coded, field-level errors. A value of a type or form no check
+    foresaw (a list where text belongs, text where a count belongs) reaches Python's own conversions,
+    whose messages may quote it, and a caller expecting ``RecordError`` would show a traceback. Here it
+    becomes ``RENDER_INPUT`` naming how many input records had been read and the type of the last."""
+    read = 0
+    last: Any = None
+
+    def counted() -> Iterator[Mapping[str, Any]]:
+        nonlocal read, last
+        for record in records:
+            read += 1
+            last = record.get("type") if isinstance(record, Mapping) else None
+            yield record
+
+    try:
+        yield from adapter.render(counted())
+    except RecordError:
+        raise
+    except _STRAY_RENDER_ERRORS as exc:
+        raise RecordError(
+            "RENDER_INPUT",
+            f"a value has a type or form the {adapter.key} format cannot hold ({type(exc).__name__}); "
+            f"found after reading {read} input record(s), the last of type {str(last)[:40]!r}",
+        ) from None
 
 
 @dataclass(slots=True)

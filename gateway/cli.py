@@ -23,7 +23,7 @@ import typer
 from typer.exceptions import TyperException
 
 import adapters
-from adapters.base import Adapter, Parsed, Rejected, Result
+from adapters.base import Adapter, Parsed, Rejected, Result, render_checked
 from adapters.errors import AdapterError, FileStructureError, RecordError, UnknownAdapterError
 from gateway.api.cli import app as api_app
 from gateway.api.server import serve
@@ -312,21 +312,8 @@ def _write_rendered(chunks: Iterable[bytes], output: Path | None) -> int:
         try:
             for chunk in chunks:
                 spool.write(chunk)
-        except RecordError as exc:
+        except RecordError as exc:  # render_checked: nothing else, whatever the input
             sys.stdout.buffer.write(dumps({"error": {"code": exc.code, "field": exc.field, "message": exc.message}}))
-            return EXIT_REJECTS
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            sys.stdout.buffer.write(
-                dumps(
-                    {
-                        "error": {
-                            "code": "RENDER_INPUT",
-                            "field": None,
-                            "message": f"input record incomplete or malformed: {exc!s}",
-                        }
-                    }
-                )
-            )
             return EXIT_REJECTS
         spool.seek(0)
         if output is None:
@@ -354,7 +341,7 @@ def render(
     if infile is not None and not infile.is_file():
         raise UsageProblem(f"no such file: {infile}")
     with infile.open("rb") if infile else sys.stdin.buffer as stream:
-        raise typer.Exit(_write_rendered(adapter.render(_read_jsonl(stream)), output))
+        raise typer.Exit(_write_rendered(render_checked(adapter, _read_jsonl(stream)), output))
 
 
 @app.command()
@@ -382,7 +369,7 @@ def convert(
     for r in rejected:
         err_console().print(f"record {r.record_no} (line {r.line}) rejected: {r.code} {r.message}")
     records = ({"type": p.type, "data": p.data, "canonical": p.canonical} for p in results)
-    code = _write_rendered(dst.render(records), output)
+    code = _write_rendered(render_checked(dst, records), output)
     raise typer.Exit(code or (EXIT_REJECTS if rejected else EXIT_OK))
 
 

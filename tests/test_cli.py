@@ -157,3 +157,12 @@ def test_db_upgrade_creates_the_schema(backend: str, request: pytest.FixtureRequ
     r = subprocess.run([*CSGATE, "db", "upgrade"], capture_output=True, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     assert current(url) == head() is not None
+
+
+def test_render_of_a_value_of_the_wrong_type_is_a_coded_error_not_a_traceback() -> None:
+    parsed = lines(run("parse", str(DED / "ded-five-cases.ach")).stdout)
+    entry = next(o for o in parsed if o.get("type") == "entry")
+    entry["data"]["addenda"] = 5  # a number where the list of addenda records belongs
+    r = run("render", "-f", "nacha-ded", stdin=b"\n".join(json.dumps(o).encode() for o in parsed))
+    assert r.returncode == 1 and b"Traceback" not in r.stderr
+    assert lines(r.stdout)[-1]["error"]["code"] == "RENDER_INPUT"

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import adapters
+from adapters.base import render_checked
 from gateway.audit import log as audit
 from gateway.db.models import AckExpectation, Exchange, ExchangeDirection, ExchangeStatus
 from gateway.db.session import session_scope
@@ -73,7 +74,7 @@ def queue(
     if not fmt:
         raise ConfigError(f"partner {profile.partner_id} has no outbound format")
     rows = list(records)
-    rendered = b"".join(adapters.get(fmt).render(rows))
+    rendered = b"".join(render_checked(adapters.get(fmt), rows))
     payload = profile.wrap(rendered)
     sha256 = hashlib.sha256(payload).hexdigest()
     references = acks.expected_references(profile.ack.format, rows, sha256) if profile.ack else []
