@@ -35,5 +35,9 @@ test: $(STAMP) postgres lint typecheck unit
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+# Mutation fuzzing of every adapter, on demand: FUZZ_ARGS="--seconds 3600 --seed 7 --adapter eiwo"
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz_adapters $(FUZZ_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache var

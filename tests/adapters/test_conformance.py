@@ -12,8 +12,8 @@ from importlib.metadata import entry_points
 import pytest
 
 import adapters
-from adapters.base import Adapter, Direction
-from adapters.errors import AdapterLoadError, UnknownAdapterError
+from adapters.base import Adapter, Direction, render_checked
+from adapters.errors import AdapterLoadError, RecordError, UnknownAdapterError
 
 from .fixturekit import Fixture, as_render_input, crashers_for, fixtures_for, run_parse
 
@@ -146,3 +146,35 @@ def test_junk_gives_coded_errors_never_exceptions(key: str) -> None:
         if out.file_error is not None:
             assert out.file_error.code and out.file_error.message
         a.detect(data[:4096])  # detection never raises on junk
+
+
+@pytest.mark.parametrize("key", [k for k in KEYS if crashers_for(k)])
+def test_kept_crashers_leak_no_personal_data(key: str) -> None:
+    """Inputs ``make fuzz`` kept are mutated fixtures: their messages must not hold the fixtures' personal values."""
+    tokens = {t for fx in fixtures_for(key) for t in fx.pii if t}
+    for path in crashers_for(key):
+        for message in run_parse(by_key(key), path.read_bytes()).messages():
+            leaked = [t for t in tokens if t in message]
+            assert not leaked, f"{path.name}: personal value in {message!r}"
+
+
+HOSTILE = (["ZQXHOSTILE"], {"k": "ZQXHOSTILE"}, 1.5, "ZQXHOSTILE\x00")
+
+
+@pytest.mark.parametrize("key", [k for k in KEYS if getattr(by_key(k), "round_trip", True)])
+def test_render_of_a_hostile_value_is_refused_with_a_record_error(key: str) -> None:
+    """A value of a type or form no field takes, in place of a parsed one, is written correctly or refused
+    with ``RecordError`` (through ``render_checked``, as every caller renders), never echoed back."""
+    fx = next(f for f in fixtures_for(key) if f.valid)
+    records = [{"type": p.type, "data": p.data} for p in run_parse(by_key(key), fx.path.read_bytes()).parsed]
+    firsts = {r["type"]: i for i, r in reversed(list(enumerate(records)))}
+    for i in firsts.values():
+        names = sorted(records[i]["data"])
+        for name in names[:: max(1, len(names) // 8)]:
+            for value in HOSTILE:
+                changed = [dict(r, data=dict(r["data"])) for r in records]
+                changed[i]["data"][name] = value
+                try:
+                    b"".join(render_checked(by_key(key), changed))
+                except RecordError as exc:
+                    assert exc.code and "ZQXHOSTILE" not in str(exc), (name, str(exc))
