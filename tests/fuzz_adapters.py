@@ -190,6 +190,13 @@ def parse_contract(adapter: Adapter, data: bytes, pii: list[str]) -> list[Parsed
     return parsed
 
 
+def _origin(exc: BaseException) -> str:
+    """The innermost project frame an exception passed through: the place a field check is missing."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/adapters/" in f.filename]
+    here = f"{frames[-1].filename.split('/adapters/')[-1]}:{frames[-1].lineno}" if frames else "?"
+    return f"{here} ({type(exc).__name__})"
+
+
 def render_contract(
     adapter: Adapter, records: list[dict[str, Any]], secrets: list[str], stats: dict[str, int]
 ) -> bytes | None:
@@ -198,7 +205,9 @@ def render_contract(
         return b"".join(render_checked(adapter, records))
     except RecordError as exc:
         _check_messages([str(exc)], secrets)
-        stats[exc.code] = stats.get(exc.code, 0) + 1
+        if exc.code == "RENDER_INPUT" and exc.__context__ is not None:  # where the value got through
+            where = _origin(exc.__context__)
+            stats[where] = stats.get(where, 0) + 1
         return None
     except Exception as exc:
         raise Finding(f"render raised {type(exc).__name__}: {traceback.format_exc(limit=-3)}") from exc
@@ -273,8 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     for key in keys:
         stats: dict[str, int] = {}
         runs, findings = fuzz(key, a.seconds / len(keys), random.Random(f"{seed}-{key}"), stats)
-        uncoded = stats.get("RENDER_INPUT", 0)
+        uncoded = sum(stats.values())
         print(f"{key}: {runs} inputs, {len(findings)} findings, {uncoded} refusals coded by render_checked", flush=True)
+        for where, n in sorted(stats.items(), key=lambda kv: -kv[1]):
+            print(f"    {n:6d}  adapters/{where}", flush=True)
         found += findings
     for line in found:
         print(line)

@@ -165,4 +165,8 @@ def test_render_of_a_value_of_the_wrong_type_is_a_coded_error_not_a_traceback() 
     entry["data"]["addenda"] = 5  # a number where the list of addenda records belongs
     r = run("render", "-f", "nacha-ded", stdin=b"\n".join(json.dumps(o).encode() for o in parsed))
     assert r.returncode == 1 and b"Traceback" not in r.stderr
-    assert lines(r.stdout)[-1]["error"]["code"] == "RENDER_INPUT"
+    assert lines(r.stdout)[-1]["error"] == {
+        "code": "RENDER_VALUE",
+        "field": "addenda",
+        "message": "addenda must be a list of addenda records",
+    }

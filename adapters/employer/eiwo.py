@@ -657,7 +657,11 @@ class _Renderer:
             elif rtype == "detail":
                 yield self.w.detail(self.detail_line(data), str(data.get("employer_fein")))
             elif rtype == "result_detail":
-                layout = RESULT_LAYOUTS[str(data.get("error_layout") or "result_detail")]
+                layout = RESULT_LAYOUTS.get(str(data.get("error_layout") or "result_detail"))
+                if layout is None:
+                    raise RecordError(
+                        "RENDER_VALUE", f"error_layout must be one of {sorted(RESULT_LAYOUTS)}", field="error_layout"
+                    )
                 yield self.w.detail(_encode(layout.render(data)))
             else:
                 order = _order_of(rtype, data, rec.get("canonical"))

@@ -605,16 +605,25 @@ def _envelope_value(kind: str, text: str) -> Any:
     return text
 
 
+# Characters XML 1.0 cannot carry in text (lxml refuses them when a text is set).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NOT_XML_WHY = "holds a character XML cannot carry (a control character)"
+
+
 def _envelope_text(kind: str, value: Any, path: str) -> str:
     """An envelope value's element text; a value that has no text form of its own is refused, not
     written as ``str()`` of it (a list would pass the schema's string types as ``['...']``)."""
-    if kind == "time":
-        return _time_text(value)
-    if kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+    if kind == "time" and isinstance(value, dt.time):
+        text = _time_text(value)
+    elif kind == "date" and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        text = value.isoformat()
+    elif isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise RecordError("RENDER_VALUE", f"{path}: not a {kind or 'text'} value", field=path)
-    return str(value)
+    else:
+        text = _time_text(value) if kind == "time" else str(value)
+    if _NOT_XML.search(text):
+        raise RecordError("RENDER_VALUE", f"{path}: {_NOT_XML_WHY}", field=path)
+    return text
 
 
 # =========================================================================== schema errors
@@ -727,7 +736,10 @@ class EiwoXmlAdapter:
         except ValidationError as exc:
             raise canonical_problem(self.mapping, exc) from None
         data = model.model_dump(mode="json", exclude_none=True)  # absent and None write the same: nothing
-        el = self.writer.order(data)
+        try:
+            el = self.writer.order(data)
+        except ValueError:  # lxml refuses such a text; which one, its message does not say
+            raise RecordError("RENDER_VALUE", f"a value of the order {_NOT_XML_WHY}") from None
         self.check(el, self.order_leaves)
         return el
 

@@ -143,6 +143,9 @@ def _payment_model() -> type[Payment]:
     return Payment
 
 
+_TOTALLED = frozenset({"amount", "rdfi_identification", "transaction_code"})  # what an entry adds to its batch
+
+
 def aba_check_digit(first8: str) -> int:
     """ABA routing check digit (weights 3-7-1) of the first eight digits."""
     return (10 - sum(int(c) * w for c, w in zip(first8, ABA_WEIGHTS, strict=True)) % 10) % 10
@@ -724,16 +727,22 @@ class _Renderer:
             if "advice_routing_number" in data
             else "entry_detail"
         )
-        amount = int(Decimal(str(data["amount"])).scaleb(2))
-        code = str(data["transaction_code"])
+        # the layout proves the entry first, so the totals are taken from values it accepted
+        text, v = self.lay[kind].render_parsed(data, _TOTALLED)
+        amount = int(v["amount"].scaleb(2))
         t = self.totals
-        t[1] += int(data["rdfi_identification"])
-        if code in DEBIT_CODES:
+        t[1] += int(v["rdfi_identification"])
+        if v["transaction_code"] in DEBIT_CODES:
             t[2] += amount
         else:
             t[3] += amount
-        addenda = list(data.get("addenda") or [])
+        given = data.get("addenda") or []
+        if not isinstance(given, list | tuple) or not all(isinstance(a, Mapping) for a in given):
+            raise RecordError("RENDER_VALUE", "addenda must be a list of addenda records", field="addenda")
+        addenda = list(given)
         if not addenda and data.get("ded"):
+            if not isinstance(data["ded"], Mapping):
+                raise RecordError("RENDER_VALUE", "ded must be the DED segment's elements by name", field="ded")
             addenda = [
                 {
                     "addenda_type_code": "05",
@@ -743,7 +752,8 @@ class _Renderer:
                 }
             ]
         t[0] += 1 + len(addenda)
-        yield self.line(kind, data)
+        self.count += 1
+        yield (text + "\n").encode("ascii")
         for add in addenda:
             yield self.line(addenda_layout(str(add.get("addenda_type_code"))), add)
 

@@ -35,6 +35,9 @@ MAX_MESSAGE = 200
 MAX_LINE = 4096
 
 
+MAX_RECORDS = 2**63 - 1  # the largest integer JSON Lines writers and readers (orjson) carry exactly
+
+
 def check(obj: Any) -> dict[str, Any]:
     """The receipt in one decoded JSON value, or ``RecordError`` naming the broken field."""
     if not isinstance(obj, dict):
@@ -47,8 +50,10 @@ def check(obj: Any) -> dict[str, Any]:
     if obj.get("status") not in STATUSES:
         raise RecordError("RECEIPT_STATUS", "status must be accepted or rejected", field="status")
     records = obj.get("records")
-    if records is not None and (not isinstance(records, int) or isinstance(records, bool) or records < 0):
-        raise RecordError("RECEIPT_FIELD", "records must be an integer >= 0", field="records")
+    if records is not None and (
+        not isinstance(records, int) or isinstance(records, bool) or not 0 <= records <= MAX_RECORDS
+    ):
+        raise RecordError("RECEIPT_FIELD", f"records must be an integer from 0 to {MAX_RECORDS}", field="records")
     message = obj.get("message")
     if message is not None and (not isinstance(message, str) or len(message) > MAX_MESSAGE):
         raise RecordError("RECEIPT_FIELD", f"message must be text of at most {MAX_MESSAGE} characters", field="message")

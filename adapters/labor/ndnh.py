@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from adapters.base import Direction, Parsed, Rejected, Result, SourceInfo
 from adapters.canonical import USPS_STATE_CODES, AddressType, QuarterWage
+from adapters.controls import agree
 from adapters.errors import FileStructureError, LayoutError, RecordError
 from adapters.labor.ndnh_spec import FieldRule, FileSpec, load_spec
 from adapters.layout import Field, Layout, encode_text, load_codes
@@ -455,7 +456,9 @@ class NdnhRenderer:
             yield self.close({})
 
     def line(self, role: str, data: Mapping[str, Any]) -> bytes:
-        text = self.spec.layouts[role].render(data)
+        return self.encode(role, self.spec.layouts[role].render(data))
+
+    def encode(self, role: str, text: str) -> bytes:
         try:
             return encode_text(text, self.a.encoding) + self.end
         except UnicodeEncodeError:
@@ -463,11 +466,17 @@ class NdnhRenderer:
                 "RENDER_VALUE", f"{role} record holds characters {self.a.encoding} cannot encode"
             ) from None
 
-    def start(self, data: Mapping[str, Any]) -> bytes:
-        err = self.a.check("header", data)
+    def checked(self, role: str, data: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+        """The record's bytes and its values as a reader reads them back: the layout proves each field
+        (its type too) first, so the rules between fields and the totals see only values it accepted."""
+        text, values = self.spec.layouts[role].render_parsed(data)
+        err = self.a.check(role, values)
         if err is not None:
             raise err
-        out = self.line("header", data)
+        return self.encode(role, text), values
+
+    def start(self, data: Mapping[str, Any]) -> bytes:
+        out, _ = self.checked("header", data)
         self.open, self.seen = True, set()
         self.counts = dict.fromkeys(self.a.body_roles, 0)
         self.sums = {(t.role, t.source): Decimal(0) for t in self.spec.totals if t.kind == "sum"}
@@ -479,27 +488,19 @@ class NdnhRenderer:
         need = self.a.follows.get(role)
         if need and need not in self.seen:
             raise RecordError("RENDER_ORDER", f"a {role} record must follow its {need} record")
-        err = self.a.check(role, data)
-        if err is not None:
-            raise err
-        out = self.line(role, data)
+        out, values = self.checked(role, data)
         self.counts[role] += 1
         self.seen.add(role)
         for sum_role, name in self.sums:
-            if sum_role == role and data.get(name) is not None:
-                self.sums[(role, name)] += Decimal(str(data[name]))
+            if sum_role == role and values.get(name) is not None:
+                self.sums[(role, name)] += values[name]
         return out
 
     def close(self, given: Mapping[str, Any]) -> bytes:
-        computed: dict[str, Any] = {}
-        for t in self.spec.totals:
-            computed[t.field] = self.counts[t.role] if t.kind == "count" else self.sums[(t.role, t.source)]
-            declared = given.get(t.field)
-            if declared is not None and Decimal(str(declared)) != computed[t.field]:
-                raise RecordError(
-                    "CONTROL_MISMATCH",
-                    f"trailer {t.field} is {declared}; the records give {computed[t.field]}",
-                    field=t.field,
-                )
+        computed = {
+            t.field: self.counts[t.role] if t.kind == "count" else self.sums[(t.role, t.source)]
+            for t in self.spec.totals
+        }
+        agree(given, computed, "trailer")
         self.open = False
         return self.line("trailer", {**given, **computed})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from importlib.metadata import entry_points
+from typing import Any
 
 import pytest
 
@@ -164,7 +165,8 @@ HOSTILE = (["ZQXHOSTILE"], {"k": "ZQXHOSTILE"}, 1.5, "ZQXHOSTILE\x00")
 @pytest.mark.parametrize("key", [k for k in KEYS if getattr(by_key(k), "round_trip", True)])
 def test_render_of_a_hostile_value_is_refused_with_a_record_error(key: str) -> None:
     """A value of a type or form no field takes, in place of a parsed one, is written correctly or refused
-    with ``RecordError`` (through ``render_checked``, as every caller renders), never echoed back."""
+    by the adapter's own checks with a coded ``RecordError`` (``render_checked`` need not step in), never
+    echoed back."""
     fx = next(f for f in fixtures_for(key) if f.valid)
     records = [{"type": p.type, "data": p.data} for p in run_parse(by_key(key), fx.path.read_bytes()).parsed]
     firsts = {r["type"]: i for i, r in reversed(list(enumerate(records)))}
@@ -176,5 +178,32 @@ def test_render_of_a_hostile_value_is_refused_with_a_record_error(key: str) -> N
                 changed[i]["data"][name] = value
                 try:
                     b"".join(render_checked(by_key(key), changed))
-                except RecordError as exc:
-                    assert exc.code and "ZQXHOSTILE" not in str(exc), (name, str(exc))
+                except RecordError as exc:  # the adapter's own field check, not render_checked's net
+                    assert exc.code != "RENDER_INPUT" and "ZQXHOSTILE" not in str(exc), (name, str(exc))
+
+
+class _Careless:
+    """An adapter whose renderer lets Python's own error out, quoting the value, as a missed check would."""
+
+    key = "careless"
+
+    def __init__(self, refuse: RecordError | None = None) -> None:
+        self.refuse = refuse
+
+    def render(self, records: Any) -> Any:
+        for r in records:
+            if self.refuse is not None:
+                raise self.refuse
+            yield str(int(r["data"]["count"])).encode()
+
+
+def test_render_checked_codes_a_stray_exception_without_the_value() -> None:
+    records = [{"type": "row", "data": {"count": "7"}}, {"type": "row", "data": {"count": "JANE DOE"}}]
+    with pytest.raises(RecordError) as info:
+        b"".join(render_checked(_Careless(), records))  # type: ignore[arg-type]
+    assert info.value.code == "RENDER_INPUT" and "JANE" not in str(info.value)
+    assert "2 input record(s)" in str(info.value) and "'row'" in str(info.value)
+    refused = RecordError("OWN_CODE", "an adapter's own refusal", field="count")
+    with pytest.raises(RecordError) as own:  # passes unchanged
+        b"".join(render_checked(_Careless(refuse=refused), records))  # type: ignore[arg-type]
+    assert own.value is refused

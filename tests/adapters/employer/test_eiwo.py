@@ -382,3 +382,12 @@ def test_flat_to_xml_and_back_keeps_every_order(path: Path) -> None:
     assert [p.canonical for p in again.parsed if p.type == "detail"] == [
         p.canonical for p in first.parsed if p.type == "detail"
     ]
+
+
+def test_result_detail_with_an_unknown_error_layout_is_a_field_error() -> None:
+    records = [{"type": p.type, "data": dict(p.data)} for p in parse("result-errors-at-2253.txt").parsed]
+    result = next(r for r in records if r["type"] == "result_detail")
+    result["data"]["error_layout"] = "no_such_layout"
+    with pytest.raises(RecordError) as info:
+        b"".join(A.render(records))
+    assert info.value.code == "RENDER_VALUE" and info.value.field == "error_layout"
