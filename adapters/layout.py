@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -465,6 +465,9 @@ class Layout:
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
     _readers: dict[frozenset[str], Callable[[re.Match[str]], dict[str, Any]]] = field(init=False, repr=False)
+    _converters: tuple[dict[str, tuple[int, Callable[[str], Any]]], tuple[str, ...]] | None = field(
+        init=False, repr=False, default=None
+    )
 
     def __post_init__(self) -> None:
         self._check()
@@ -682,6 +685,32 @@ class Layout:
         except (ValueError, ArithmeticError):
             raise self.diagnose(text) from None
 
+    def render_read_back(self, data: Mapping[str, Any]) -> tuple[str, ReadBack]:
+        """``render`` plus the values ``parse_text`` reads back from the text, each converted when first
+        asked for: for writers whose rules between fields read a few fields of a wide record, and may read
+        any of them (``render_parsed`` converts every field, or only those named in advance). Fields whose
+        reading can fail are read at once, so a text that does not read back raises here, as there."""
+        text, m = self._proved(data)
+        converters, eager = self._field_converters()
+        view = ReadBack(m, converters)
+        try:
+            for name in eager:
+                view[name]
+        except (ValueError, ArithmeticError):
+            raise self.diagnose(text) from None
+        return text, view
+
+    def _field_converters(self) -> tuple[dict[str, tuple[int, Callable[[str], Any]]], tuple[str, ...]]:
+        """Field name → (its group in ``rx``, the converter of its text), and the fields read at once;
+        compiled at first use, as few writers need them and a layout loads on every command's start."""
+        if self._converters is None:
+            env = _convert_env()
+            converters = {
+                f.name: (i + 1, eval(f"lambda g: {_convert_expr(f, 'g')}", env)) for i, f in enumerate(self.data_fields)
+            }
+            self._converters = converters, tuple(f.name for f in self.data_fields if _read_can_fail(f))
+        return self._converters
+
     def _proved(self, data: Mapping[str, Any]) -> tuple[str, re.Match[str]]:
         """The record's text and the match proving it, or the ``RecordError`` of its first bad field.
 
@@ -748,6 +777,40 @@ class Layout:
     def empty(self) -> dict[str, Any]:
         """A dict with every data field set to None (a starting point for builders)."""
         return dict.fromkeys(f.name for f in self.data_fields)
+
+
+class ReadBack(Mapping[str, Any]):
+    """A rendered record's values as ``parse`` reads them, each converted from the proving match when first
+    read (see ``Layout.render_read_back``); a name the layout does not have reads as missing."""
+
+    __slots__ = ("_converters", "_m", "_values")
+
+    def __init__(self, m: re.Match[str], converters: Mapping[str, tuple[int, Callable[[str], Any]]]) -> None:
+        self._m, self._converters = m, converters
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            group, convert = self._converters[name]  # KeyError for a name the layout lacks
+        value = self._values[name] = convert(self._m.group(group))
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:  # one call, not Mapping.get's two: rules read by get
+        if name in self._values:
+            return self._values[name]
+        if name not in self._converters:
+            return default
+        group, convert = self._converters[name]
+        value = self._values[name] = convert(self._m.group(group))
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._converters)
+
+    def __len__(self) -> int:
+        return len(self._converters)
 
 
 def _convert_env() -> dict[str, Any]:
@@ -817,9 +880,9 @@ def _render_expr(f: Field, v: str) -> str:
     unused obligation line), is written as zeros at once, as ``_scaled`` would write any zero."""
     n, blank = f.length, repr(" " * f.length)
     if f.type in ("alnum", "alpha") and f.required:
-        return f"({v} if {v}.__class__ is str and {v}.strip() else _blank())"
+        return f"({v} if type({v}) is str and {v}.strip() else _blank())"
     if f.type in ("alnum", "alpha", "code", "time"):
-        return f"('' if {v} is None else {v} if {v}.__class__ is str else _refuse())"
+        return f"('' if {v} is None else {v} if type({v}) is str else _refuse())"
     if f.type == "amount" and f.form == "signed":
         return f"({blank} if {v} is None else _stext({v}, {n}, {f.decimals}))"
     if f.type == "amount" and f.decimals:
@@ -830,7 +893,7 @@ def _render_expr(f: Field, v: str) -> str:
             f" if (_s := str({v}))[{-k - 1}:{-k}] == '.' and _s >= '0' else {other}) if type({v}) is _Dec else {other})"
         )
     if f.type == "numeric":
-        return f"({blank} if {v} is None else '%0{n}d' % {v} if {v}.__class__ is int else _refuse())"
+        return f"({blank} if {v} is None else '%0{n}d' % {v} if type({v}) is int else _refuse())"
     if f.type == "amount":
         return f"({blank} if {v} is None else '%0{n}d' % _scaled({v}, {f.decimals}))"
     if f.type == "digits":

@@ -466,10 +466,10 @@ class NdnhRenderer:
                 "RENDER_VALUE", f"{role} record holds characters {self.a.encoding} cannot encode"
             ) from None
 
-    def checked(self, role: str, data: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    def checked(self, role: str, data: Mapping[str, Any]) -> tuple[bytes, Mapping[str, Any]]:
         """The record's bytes and its values as a reader reads them back: the layout proves each field
         (its type too) first, so the rules between fields and the totals see only values it accepted."""
-        text, values = self.spec.layouts[role].render_parsed(data)
+        text, values = self.spec.layouts[role].render_read_back(data)
         err = self.a.check(role, values)
         if err is not None:
             raise err

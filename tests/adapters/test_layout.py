@@ -606,3 +606,12 @@ def test_unknown_code_is_not_quoted() -> None:
     with pytest.raises(RecordError) as info:
         LAYOUT.parse_text(GOOD[:39] + "ZQ" + GOOD[41:])
     assert info.value.code == "CODE_UNKNOWN" and "ZQ" not in str(info.value)
+
+
+def test_render_read_back_reads_what_parse_reads_field_by_field() -> None:
+    data = LAYOUT.parse_text(GOOD)
+    text, values = LAYOUT.render_read_back(data)
+    assert text == GOOD and dict(values) == data
+    assert values.get("no_such_field", "absent") == "absent" and "no_such_field" not in values
+    _, fresh = LAYOUT.render_read_back(data)
+    assert fresh.get("amount") == Decimal("123.45") and fresh["when"] == dt.date(2025, 1, 31)
