@@ -842,8 +842,8 @@ def _convert_expr(f: Field, g: str) -> str:
         return f"_D({text})" if f.required else f"(None if {g}[0] == ' ' else _D({text}))"
     if f.type in ("digits", "ssn"):
         return g if f.required else f"(None if {g}[0] == ' ' else {g})"
-    if f.type == "date":
-        return f"_date({g}, {f.format!r})"
+    if f.type == "date":  # zeros read as no date, which a required date may not be
+        return f"(_date({g}, {f.format!r}) or _blank())" if f.required else f"_date({g}, {f.format!r})"
     if f.type == "time":
         return f"_time({g})"
     if f.type == "code":

@@ -615,3 +615,15 @@ def test_render_read_back_reads_what_parse_reads_field_by_field() -> None:
     assert values.get("no_such_field", "absent") == "absent" and "no_such_field" not in values
     _, fresh = LAYOUT.render_read_back(data)
     assert fresh.get("amount") == Decimal("123.45") and fresh["when"] == dt.date(2025, 1, 31)
+
+
+def test_a_required_date_of_zeros_is_refused_not_read_as_no_date() -> None:
+    layout = layout_from_doc(
+        doc([{"name": "due", "start": 1, "length": 8, "type": "date", "format": "CCYYMMDD", "required": True}]), "due"
+    )
+    assert layout.parse_text("20250131") == {"due": dt.date(2025, 1, 31)}
+    with pytest.raises(RecordError) as info:
+        layout.parse_text("00000000")
+    assert info.value.code == "REQUIRED" and info.value.field == "due"
+    with pytest.raises(RecordError):
+        layout.parse(b"00000000")

@@ -230,7 +230,7 @@ def test_a_document_date_of_zeros_is_rejected_even_beside_a_birth_date() -> None
     at = raw.index(b"\nDTL") + 1 + 9  # DTL 10-17
     outcome = run_parse(A, raw[:at] + b"00000000" + raw[at + 8 :])
     (bad,) = outcome.rejected
-    assert (bad.code, bad.field, bad.start) == ("VALUE_INVALID", "document_date", 10)
+    assert (bad.code, bad.field, bad.start) == ("REQUIRED", "document_date", 10)  # the layout: a required date of zeros
 
 
 # --------------------------------------------------------------------------- DTL ⇄ canonical order
