@@ -779,6 +779,9 @@ class Layout:
         return dict.fromkeys(f.name for f in self.data_fields)
 
 
+_ABSENT = object()  # what ReadBack.get gives for a name the layout does not have
+
+
 class ReadBack(Mapping[str, Any]):
     """A rendered record's values as ``parse`` reads them, each converted from the proving match when first
     read (see ``Layout.render_read_back``); a name the layout does not have reads as missing."""
@@ -789,21 +792,21 @@ class ReadBack(Mapping[str, Any]):
         self._m, self._converters = m, converters
         self._values: dict[str, Any] = {}
 
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            group, convert = self._converters[name]  # KeyError for a name the layout lacks
-        value = self._values[name] = convert(self._m.group(group))
-        return value
-
-    def get(self, name: str, default: Any = None) -> Any:  # one call, not Mapping.get's two: rules read by get
+    def get(self, name: str, default: Any = None) -> Any:
+        """The one place a field is converted. Rules read by ``get``: defined here, it is one call where
+        ``Mapping.get`` would make two."""
         if name in self._values:
             return self._values[name]
         if name not in self._converters:
             return default
         group, convert = self._converters[name]
         value = self._values[name] = convert(self._m.group(group))
+        return value
+
+    def __getitem__(self, name: str) -> Any:
+        value = self.get(name, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(name)
         return value
 
     def __iter__(self) -> Iterator[str]:

@@ -683,8 +683,12 @@ class _Renderer:
         self.last_adv = False
 
     def line(self, layout: str, data: Mapping[str, Any]) -> bytes:
+        return self.emit(self.lay[layout].render(data))
+
+    def emit(self, text: str) -> bytes:
+        """One rendered record as a line of the file, counted for the block count."""
         self.count += 1
-        return (self.lay[layout].render(data) + "\n").encode("ascii")
+        return (text + "\n").encode("ascii")
 
     def run(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
         records = iter(records)
@@ -752,8 +756,7 @@ class _Renderer:
                 }
             ]
         t[0] += 1 + len(addenda)
-        self.count += 1
-        yield (text + "\n").encode("ascii")
+        yield self.emit(text)
         for add in addenda:
             yield self.line(addenda_layout(str(add.get("addenda_type_code"))), add)
 

@@ -33,8 +33,6 @@ STATUSES = ("accepted", "rejected")
 FIELDS = frozenset({"acknowledges", "status", "records", "message"})
 MAX_MESSAGE = 200
 MAX_LINE = 4096
-
-
 MAX_RECORDS = 2**63 - 1  # the largest integer JSON Lines writers and readers (orjson) carry exactly
 
 
