@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from itertools import chain
 from typing import BinaryIO, cast
 
 from adapters.errors import FileStructureError
@@ -33,31 +34,40 @@ def detect_framing(head: bytes, length: int) -> str:
 def iter_records(stream: BinaryIO, length: int, *, pad: bytes = b" ") -> Iterator[tuple[int, bytes]]:
     """``(line_no, record)`` pairs; see the module docstring for framing rules.
 
-    Reads the head now, to choose the framing, and hands back the framing's own generator rather than
-    delegating to it record by record: one generator fewer to resume per record. The generators yield
-    one item per line or record (a blank line as ``b""``), so ``enumerate`` numbers them in C."""
+    Reads the head now, to choose the framing. The framing's generator hands over one chunk's records
+    as a list, which ``chain`` passes on one by one and ``enumerate`` numbers, both in C: no Python
+    frame is resumed per record of files with millions of them. Each item is a line or record (a blank
+    line as ``b""``), so the numbering holds."""
     head = stream.read(length + 2)
     if not head:
         return iter(())
     if detect_framing(head, length) == "lines":
-        return enumerate(_iter_lines(head, stream, length, pad), 1)
-    return enumerate(_iter_fixed(head, stream, length), 1)
+        return enumerate(chain.from_iterable(_line_chunks(head, stream, length, pad)), 1)
+    return enumerate(chain.from_iterable(_fixed_chunks(head, stream, length)), 1)
 
 
-def _iter_lines(head: bytes, stream: BinaryIO, length: int, pad: bytes) -> Iterator[bytes]:
-    # Lines are split a chunk at a time in C (``bytes.split``), not read one ``readline`` at a time: this
-    # loop runs once per record of files with millions of them. A line cut by the chunk edge is carried.
+def _line_chunks(head: bytes, stream: BinaryIO, length: int, pad: bytes) -> Iterator[list[bytes]]:
+    # Lines are split a chunk at a time in C (``bytes.split``); a line cut by the chunk edge is carried.
+    # A chunk whose line breaks all sit where whole records put them (one strided slice, counted in C)
+    # is handed on as split; any other is mended line by line.
     pending_blank = 0
     rest = head
     chunk_size = (length + 2) * CHUNK_RECORDS
+    stride = length + 1
     while True:
         chunk = stream.read(chunk_size)
-        lines = (rest + chunk).split(b"\n")
+        buf = rest + chunk
+        lines = buf.split(b"\n")
         rest = lines.pop()
+        n = len(lines)
+        if not pending_blank and buf[length : n * stride : stride].count(b"\n") == n:
+            yield lines  # every line is exactly one record
+            lines = []
         if not chunk and rest:  # end of file: what is left is a last line without a line break
             lines.append(rest)
+        records: list[bytes] = []
         for raw in lines:
-            if len(raw) != length:  # the common case, a whole record, skips all of this
+            if len(raw) != length:
                 raw = raw.rstrip(b"\r")
                 if not raw.strip():
                     pending_blank += 1  # blank lines are only an error if a record follows them
@@ -65,14 +75,15 @@ def _iter_lines(head: bytes, stream: BinaryIO, length: int, pad: bytes) -> Itera
                 if len(raw) < length:
                     raw = raw.ljust(length, pad)
             if pending_blank:  # blank lines before a record: each is an item, so the numbering holds
-                yield from (b"",) * pending_blank
+                records += (b"",) * pending_blank
                 pending_blank = 0
-            yield raw
+            records.append(raw)
+        yield records
         if not chunk:
             return
 
 
-def _iter_fixed(head: bytes, stream: BinaryIO, length: int) -> Iterator[bytes]:
+def _fixed_chunks(head: bytes, stream: BinaryIO, length: int) -> Iterator[list[bytes]]:
     buf = head
     rec_no = 0
     chunk = length * CHUNK_RECORDS
@@ -80,8 +91,7 @@ def _iter_fixed(head: bytes, stream: BinaryIO, length: int) -> Iterator[bytes]:
         more = stream.read(chunk)
         buf += more
         whole = len(buf) - len(buf) % length
-        for i in range(0, whole, length):
-            yield buf[i : i + length]
+        yield [buf[i : i + length] for i in range(0, whole, length)]
         rec_no += whole // length
         buf = buf[whole:]
         if not more:

@@ -218,7 +218,7 @@ class NachaDedAdapter:
         self.layouts = _layouts()
         self.ded_options = ded_options or DedOptions()
         # nearly every entry of a CCD+ or PPD file is a standard entry directly followed by one addenda
-        self.read_pair = self.layouts["entry_detail"].pair_reader(self.layouts["addenda"])
+        self.read_pair = self.layouts["entry_detail"].pair_reader(self.layouts["addenda"], nest="addenda")
 
     # ------------------------------------------------------------------ detect
     def detect(self, head: bytes) -> bool:
@@ -395,18 +395,17 @@ class _Parser:
     def start_entry(self, line_no: int, raw: bytes, addenda_line: int = 0, addenda_raw: bytes | None = None) -> None:
         """An entry record, with the addenda record that directly follows it when there is one.
 
-        A standard entry and a standard-frame addenda are read together (``Layout.pair_reader``); when that
-        reader declines, each is parsed alone, so a faulty record gets its own error."""
+        A standard entry and a standard-frame addenda are read together (``Layout.pair_reader``, the entry
+        holding the addenda) and joined here; when that reader declines, each is parsed alone, so a faulty
+        record gets its own error, and the addenda joins through ``addenda``."""
         b = self.batch
         if b is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: entry outside a batch")
             b = self.batch = _Batch({}, line_no, "", self.entry_layout(""))
             self.batches += 1
-        b.count += 1
         entry = self.entry
         entry.line = line_no
         entry.error = None
-        entry.addenda = []
         pair = (
             self.read_pair(raw, addenda_raw)
             if addenda_raw is not None
@@ -415,7 +414,14 @@ class _Parser:
             else None
         )
         try:
-            d = entry.data = b.entry_layout.parse(raw) if pair is None else pair[0]
+            if pair is None:
+                b.count += 1
+                entry.addenda = []
+                d = entry.data = b.entry_layout.parse(raw)
+            else:  # the addenda joins its entry below, as ``addenda`` would join it
+                b.count += 2
+                d = entry.data = pair[0]
+                entry.addenda = d["addenda"]
         except RecordError as err:
             self.note(err, line_no)
             entry.data = {}
@@ -434,8 +440,18 @@ class _Parser:
                 entry.error, entry.error_line = TRACE_SEQUENCE_ERROR, line_no
             else:
                 b.last_trace = trace
-        if addenda_raw is not None:
-            self.addenda(addenda_line, addenda_raw, None if pair is None else pair[1])
+        if pair is not None:  # the usual first addenda, in order, passes addenda_error without the call
+            ad = pair[1]
+            if entry.error is None and not (
+                ad["addenda_sequence_number"] == 1
+                and d["addenda_record_indicator"] == "1"
+                and ad["entry_detail_sequence_number"] == d["trace_number"][-7:]
+            ):
+                fault = self.addenda_error(d, entry.addenda, ad, b)
+                if fault is not None:
+                    entry.error, entry.error_line = fault, addenda_line
+        elif addenda_raw is not None:
+            self.addenda(addenda_line, addenda_raw)
 
     @staticmethod
     def raw_totals(b: _Batch, raw: bytes) -> None:
@@ -469,13 +485,6 @@ class _Parser:
         addenda.append(data)
         ed = entry.data
         if entry.error is not None or not ed:
-            return
-        if (  # the usual case, a first addenda in order: none of addenda_error's faults can apply
-            len(addenda) == 1
-            and data.get("addenda_sequence_number") == 1
-            and ed["addenda_record_indicator"] == "1"
-            and data.get("entry_detail_sequence_number") == ed.get("trace_number", "")[-7:]
-        ):
             return
         fault = self.addenda_error(ed, addenda, data, b)
         if fault is not None:

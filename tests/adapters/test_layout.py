@@ -503,7 +503,7 @@ def _parse_or_none(layout: Any, raw: bytes) -> dict[str, Any] | None:
 def test_pair_reader_reads_exactly_what_parse_reads() -> None:
     """Read as a pair, two records give what ``parse`` gives for each, or None whenever either fails."""
     entry, addenda = load_layout("employer/nacha/entry_detail.toml"), load_layout("employer/nacha/addenda.toml")
-    read = entry.pair_reader(addenda)
+    read, nested = entry.pair_reader(addenda), entry.pair_reader(addenda, nest="addenda")
     variants = [(ENTRY, ADDENDA), (ENTRY[:-1], ADDENDA), (ENTRY, ADDENDA + b" "), (ENTRY + b" ", ADDENDA[:-1])]
     for pos in range(94):
         for byte in (b"X", b" ", b"0", b"\x00", b"\xe9"):
@@ -514,6 +514,11 @@ def test_pair_reader_reads_exactly_what_parse_reads() -> None:
         one, two = _parse_or_none(entry, a), _parse_or_none(addenda, b)
         expected = (one, two) if one is not None and two is not None else None
         assert read(a, b) == expected, (a, b)
+        pair = nested(a, b)
+        if expected is None:
+            assert pair is None
+        else:  # the first record holds the second, the very dict it gives beside it
+            assert pair == ({**one, "addenda": [two]}, two) and pair[0]["addenda"][0] is pair[1]  # type: ignore[dict-item]
         both += expected is not None
     assert 0 < both < len(variants)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from adapters import records
 from adapters.errors import FileStructureError
@@ -65,3 +67,36 @@ def test_a_file_shorter_than_the_first_read_is_split_too() -> None:
     assert _lines(b"AAAA\n") == [(1, b"AAAA")]
     assert _lines(b"AAAA") == [(1, b"AAAA")]
     assert _lines(b"AA\n") == [(1, b"AA  ")]
+
+
+def _reference(data: bytes, length: int) -> list[tuple[int, bytes]]:
+    """The framing rules of the module docstring applied one line at a time, as a model of the reader."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    out: list[bytes] = []
+    blank = 0
+    for raw in lines:
+        if len(raw) != length:
+            raw = raw.rstrip(b"\r")
+            if not raw.strip():
+                blank += 1
+                continue
+            raw = raw.ljust(length, b" ")
+        out += [b""] * blank + [raw]
+        blank = 0
+    return list(enumerate(out, 1))
+
+
+_LINE = st.sampled_from([b"AAAA", b"BBBB", b"CC", b"DDDDDD", b"", b"  ", b"EEEE\r", b"FF\r"])
+
+
+@given(st.lists(_LINE, max_size=40), st.booleans(), st.integers(1, 6))
+def test_line_framing_agrees_with_the_line_by_line_model(lines: list[bytes], last_break: bool, chunk: int) -> None:
+    """Whole chunks of regular records are handed on as split, others mended line by line: the two must
+    give the same records and numbers wherever the chunk edges fall."""
+    data = b"\n".join(lines) + (b"\n" if last_break and lines else b"")
+    assume(b"\n" in data[:6] or len(data) <= 4)  # else no break in the head: back-to-back framing
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(records, "CHUNK_RECORDS", chunk)
+        assert _lines(data) == _reference(data, 4)
