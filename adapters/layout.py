@@ -463,6 +463,7 @@ class Layout:
     _rx_render: re.Pattern[str] | None = field(init=False, repr=False)  # ``_rx_printable`` when rendering gains
     _convert: Callable[[tuple[str, ...]], dict[str, Any]] = field(init=False, repr=False)
     _render_fast: Callable[[Mapping[str, Any]], str] = field(init=False, repr=False)
+    _render_row_fast: Callable[[Sequence[Any]], str] = field(init=False, repr=False)
     _data_fields: tuple[Field, ...] = field(init=False, repr=False)
     _readers: dict[frozenset[str], Callable[[re.Match[str]], dict[str, Any]]] = field(init=False, repr=False)
     _converters: tuple[dict[str, tuple[int, Callable[[str], Any]]], tuple[str, ...]] | None = field(
@@ -478,7 +479,7 @@ class Layout:
         self._rx_printable = _compile(self.fields, printable=True) if free_text >= PRINTABLE_CHECK_MIN_TEXT else None
         self._rx_render = self._rx_printable if free_text >= RENDER_PRINTABLE_MIN_SHARE * self.length else None
         self._convert = self._gen_convert()
-        self._render_fast = self._gen_render()
+        self._render_fast, self._render_row_fast = self._gen_render()
         self._readers = {}
 
     # ---- load-time checks
@@ -562,12 +563,14 @@ class Layout:
         fn: Callable[[bytes, bytes], tuple[dict[str, Any], dict[str, Any]] | None] = env["read"]
         return fn
 
-    def _gen_render(self) -> Callable[[Mapping[str, Any]], str]:
+    def _gen_render(self) -> tuple[Callable[[Mapping[str, Any]], str], Callable[[Sequence[Any]], str]]:
         """One ``%`` format for the record; value expressions fill it. Widths are proved afterwards.
 
-        The values are read into locals in one C call (``itemgetter``) when the record can hold every field
-        (records from ``parse`` and the builders do), else, or when one is missing after all, one ``get``
-        with its default per field (no exception raised for a record built with fewer fields)."""
+        Two functions share the format and the expressions: one of a record's mapping, one of its values
+        in field order (``render_row``). The mapping's values are read into locals in one C call
+        (``itemgetter``) when the record can hold every field (records from ``parse`` and the builders do),
+        else, or when one is missing after all, one ``get`` with its default per field (no exception
+        raised for a record built with fewer fields)."""
         fields = self.data_fields
         env: dict[str, Any] = {
             "_dtext": _date_text,
@@ -591,10 +594,12 @@ class Layout:
                 f"    try:\n        {local}= {take} if len(d) >= {len(fields)} else {gets}\n"
                 f"    except KeyError:\n        {local}= {gets}\n"
             )
-        src += f"    return {fmt!r} % ({args})\n"
+        body = f"    return {fmt!r} % ({args})\n"
+        src += body + "def render_row(t):\n" + (f"    {local}= t\n" if fields else "") + body
         exec(compile(src, f"<layout {self.name} render>", "exec"), env)
         fn: Callable[[Mapping[str, Any]], str] = env["render"]
-        return fn
+        row_fn: Callable[[Sequence[Any]], str] = env["render_row"]
+        return fn, row_fn
 
     # ---- parsing
     def parse_text(self, text: str) -> dict[str, Any]:
@@ -677,6 +682,20 @@ class Layout:
         """Render one record; over-wide or invalid values raise ``RecordError`` naming the field."""
         return self._proved(data)[0]
 
+    def render_row(self, row: Sequence[Any]) -> str:
+        """``render`` of the record whose data fields (``data_fields``, in order) hold ``row``'s values.
+
+        For builders that compute every value anyway: building and reading back a mapping of a wide record
+        costs more than formatting it. A record that is not written at once is rendered from its mapping,
+        for the same verdict and the same ``RecordError``."""
+        try:
+            text = self._render_row_fast(row)
+        except (TypeError, ValueError, ArithmeticError, AttributeError):
+            text = ""
+        if self._proof(text) is not None:
+            return text
+        return self.render(dict(zip((f.name for f in self.data_fields), row, strict=True)))
+
     def render_parsed(self, data: Mapping[str, Any], only: frozenset[str] | None = None) -> tuple[str, dict[str, Any]]:
         """``render`` plus what ``parse_text`` reads back from the text, from the same regex match.
 
@@ -731,14 +750,19 @@ class Layout:
             text = self._render_fast(data)
         except (TypeError, ValueError, ArithmeticError, AttributeError):
             text = self._render_fields(data)
-        if len(text) == self.length:
-            rx = self.rx
-            if self._rx_render is not None and text.isascii() and _no_control(text.encode("ascii")):
-                rx = self._rx_render
-            m = rx.fullmatch(text)
-            if m is not None:
-                return text, m
-        raise self._render_problem(data)
+        m = self._proof(text)
+        if m is None:
+            raise self._render_problem(data)
+        return text, m
+
+    def _proof(self, text: str) -> re.Match[str] | None:
+        """The match proving ``text`` a valid record of this layout, or None."""
+        if len(text) != self.length:
+            return None
+        rx = self.rx
+        if self._rx_render is not None and text.isascii() and _no_control(text.encode("ascii")):
+            rx = self._rx_render
+        return rx.fullmatch(text)
 
     def _reader(self, only: frozenset[str]) -> Callable[[re.Match[str]], dict[str, Any]]:
         unknown = only - {f.name for f in self.data_fields}

@@ -160,6 +160,8 @@ _RULE_NAMES = tuple(sorted(RULE_FIELDS))
 _RULE_TEXT_TYPED = tuple(name for name in _RULE_NAMES if name in AMOUNT_FIELDS or name in DATE_FIELDS)
 _RULE_TEXT_TYPED_VALUES = operator.itemgetter(*_RULE_TEXT_TYPED)
 _STR = (str,) * len(_RULE_TEXT_TYPED)
+_RULE_VALUES = operator.itemgetter(*(_DTL_FIELDS.index(name) for name in _RULE_NAMES))  # of a DTL row
+_FEIN_INDEX = _DTL_FIELDS.index("employer_fein")
 
 
 def check_detail(d: Mapping[str, Any]) -> None:
@@ -374,22 +376,31 @@ def dtl_from_order(order: IncomeWithholdingOrder) -> dict[str, Any]:
 
     Unused amounts are written as zeros, as Kansas does (§1.5 notes); ``portal_*`` and ``extra`` have no
     place in an outgoing DTL and are left out. Raises ``RecordError`` for a frequency with no DTL letter.
-    The work is done by ``_DTL_OF_ORDER``, generated from the mapping tables when the module loads.
+    The values are those of ``dtl_row``.
     """
-    return _DTL_OF_ORDER(order)
+    return dict(zip(_DTL_FIELDS, dtl_row(order), strict=True))
+
+
+def dtl_row(order: IncomeWithholdingOrder) -> tuple[Any, ...]:
+    """``dtl_from_order``'s values in DTL field order, what ``DETAIL.render_row`` writes: the renderer of
+    orders needs no mapping of 115 fields, whose building and reading back cost as much as the writing.
+    The work is done by ``_DTL_ROW_OF_ORDER``, generated from the mapping tables when the module loads."""
+    return _DTL_ROW_OF_ORDER(order)
 
 
 class _OrderReader:
-    """Writes the source of one function that reads a canonical order into a DTL dict, from the mapping
+    """Writes the source of one function that reads a canonical order into a DTL row, from the mapping
     tables above: the fields of every canonical object on the way are taken once into a local (its
-    ``__dict__``, where pydantic keeps a model's field values; ``None`` when the object is absent) and
-    each DTL field is one subscript of it. A subscript is cheaper than attribute access on a model (which
-    searches the model's class hierarchy before its ``__dict__``), and the generic table walk cost a
-    Python loop per value."""
+    ``__dict__``, where pydantic keeps a model's field values; an all-None stand-in when the object is
+    absent) and each DTL field is one subscript of it. A subscript is cheaper than attribute access on a
+    model (which searches the model's class hierarchy before its ``__dict__``), and the generic table
+    walk cost a Python loop per value. Enum members are read by their ``_value_`` (a plain attribute),
+    as ``value`` is a Python-level property and hashing a member a Python-level call."""
 
     def __init__(self) -> None:
         self.lines: list[str] = ["    p0 = o.__dict__"]
         self.objects: dict[Keys, str] = {(): "p0"}
+        self.keys_read: dict[str, set[str]] = {"p0": set()}
         self.fields: dict[str, str] = {}
 
     def obj(self, keys: Keys) -> str:
@@ -399,31 +410,40 @@ class _OrderReader:
             key = keys[-1]
             if isinstance(key, int):  # an item of a list field
                 items = self.value(keys[:-1])
-                read = f"None if (_l := {items}) is None or len(_l) <= {key} else _l[{key}].__dict__"
+                test = f"(_l := {items}) is None or len(_l) <= {key}"
+                present = f"_l[{key}].__dict__"
             else:
-                read = f"None if (_m := {self.value(keys)}) is None else _m.__dict__"
+                test, present = f"(_m := {self.value(keys)}) is None", "_m.__dict__"
             local = self.objects[keys] = f"p{len(self.objects)}"  # after the parents the read registered
-            self.lines.append(f"    {local} = {read}")
+            self.keys_read[local] = set()
+            self.lines.append(f"    {local} = _absent_{local} if {test} else {present}")
         return local
 
     def value(self, keys: Keys) -> str:
         """An expression for the value at ``keys`` (the last key a field name)."""
         owner = self.obj(keys[:-1])
-        return f"{owner}[{keys[-1]!r}]" if owner == "p0" else f"(None if {owner} is None else {owner}[{keys[-1]!r}])"
+        self.keys_read[owner].add(str(keys[-1]))
+        return f"{owner}[{keys[-1]!r}]"
 
-    def build(self) -> Callable[[IncomeWithholdingOrder], dict[str, Any]]:
+    def absent(self, keys: Keys) -> str:
+        """A test that the canonical object at ``keys`` is absent."""
+        local = self.obj(keys)
+        return f"{local} is _absent_{local}"
+
+    def build(self) -> Callable[[IncomeWithholdingOrder], tuple[Any, ...]]:
         """The compiled function: the same values ``order_from_dtl`` reads back, field by field."""
         f = self.fields
         for keys, name in _DIRECT_KEYS:
             f[name] = self.value(keys)
-        f["action_code"] = "p0['action'].value"
+        f["action_code"] = "p0['action']._value_"
         for address in _ADDRESSES:
             for part, name in address.parts:
                 f[name] = self.value((*address.keys, part))
         for key, amount, frequency in _PERIODIC_FIELDS:
-            p = self.obj(("order", key))
-            f[amount] = f"(_ZERO if {p} is None else {p}['amount'])"
-            f[frequency] = f"(None if {p} is None else _letter({p}['frequency'], {frequency!r}))"
+            absent = self.absent(("order", key))
+            f[amount] = f"(_ZERO if {absent} else {self.value(('order', key, 'amount'))})"
+            letter = f"_LETTERS.get(_f._value_) or _letter(_f, {frequency!r})"
+            f[frequency] = f"(None if (_f := {self.value(('order', key, 'frequency'))}) is None else {letter})"
         per_period = self.value(("order", "per_period_amounts"))
         for freq, name in _PER_PERIOD:
             f[name] = f"{per_period}.get(_Frequency.{freq.name}, _ZERO)"
@@ -433,11 +453,17 @@ class _OrderReader:
             for keys, name in fields:
                 f[name] = self.value(("children", slot, *keys))
         f["lump_sum_amount"] = "(p0['lump_sum_amount'] or _ZERO)"
-        items = ", ".join(f"{name!r}: {f.get(name, 'None')}" for name in _DTL_FIELDS)
-        src = "def dtl(o):\n" + "\n".join(self.lines) + f"\n    return {{{items}}}\n"
-        env: dict[str, Any] = {"_ZERO": ZERO, "_letter": _letter, "_Frequency": Frequency}
+        items = "".join(f"{f.get(name, 'None')}, " for name in _DTL_FIELDS)
+        src = "def dtl(o):\n" + "\n".join(self.lines) + f"\n    return ({items})\n"
+        env: dict[str, Any] = {
+            "_ZERO": ZERO,
+            "_letter": _letter,
+            "_LETTERS": {freq.value: code for freq, code in FREQUENCY_CODE.items()},
+            "_Frequency": Frequency,
+            **{f"_absent_{local}": dict.fromkeys(keys) for local, keys in self.keys_read.items()},
+        }
         exec(compile(src, "<eiwo dtl_from_order>", "exec"), env)
-        fn: Callable[[IncomeWithholdingOrder], dict[str, Any]] = env["dtl"]
+        fn: Callable[[IncomeWithholdingOrder], tuple[Any, ...]] = env["dtl"]
         return fn
 
 
@@ -454,7 +480,7 @@ def _letter(freq: Frequency | None, field: str) -> str | None:
         ) from None
 
 
-_DTL_OF_ORDER = _OrderReader().build()
+_DTL_ROW_OF_ORDER = _OrderReader().build()
 
 
 # ---- which DTL field a canonical validation error is about
@@ -665,11 +691,13 @@ class _Renderer:
                 yield self.w.detail(_encode(layout.render(data)))
             else:
                 order = _order_of(rtype, data, rec.get("canonical"))
-                d = dtl_from_order(order)
-                line = self.detail_line(d)
+                row = dtl_row(order)
+                text = DETAIL.render_row(row)
+                check_rules(dict(zip(_RULE_NAMES, _RULE_VALUES(row), strict=True)))  # typed as parse gives them
+                line = self.new_line(text)
                 self.latest = max(self.latest or order.document_date, order.document_date)
                 self.fips = self.fips or order.payee_fips
-                yield from self.w.canonical(line, d["employer_fein"])
+                yield from self.w.canonical(line, row[_FEIN_INDEX])
         yield from self.w.finish(self.default_header)
 
     def detail_line(self, data: Mapping[str, Any]) -> bytes:
@@ -677,6 +705,10 @@ class _Renderer:
         text, ``check_detail`` the rules between fields, and the tracking id must be new to the file."""
         text = DETAIL.render(data)
         check_detail(data)
+        return self.new_line(text)
+
+    def new_line(self, text: str) -> bytes:
+        """A proved DTL's line, once its tracking id is known to be new to the file."""
         tracking = text[1547:1577].rstrip()  # DTL 72
         if tracking in self.tracking:
             raise DETAIL.field_error("document_tracking_id", "DUPLICATE_TRACKING_ID", "already used in this file")

@@ -209,6 +209,31 @@ def test_render_refuses_values_that_do_not_fit(field: str, value: Any) -> None:
     with pytest.raises(RecordError) as info:
         LAYOUT.render(data)
     assert info.value.field == field
+    with pytest.raises(RecordError) as info:  # the same verdict from the values in field order
+        LAYOUT.render_row(tuple(data[f.name] for f in LAYOUT.data_fields))
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("value", [["A"], {"A": 1}, 1.5, True, dt.datetime(2024, 1, 2), "\x07"])
+def test_render_row_refuses_wrong_types_as_render_does(value: Any) -> None:
+    for name in ("name", "code", "count", "when", "amount"):
+        data = LAYOUT.parse_text(GOOD) | {name: value}
+        row = tuple(data[f.name] for f in LAYOUT.data_fields)
+        try:
+            expected: Any = LAYOUT.render(data)
+        except RecordError as err:
+            expected = (err.code, err.field)
+        try:
+            got: Any = LAYOUT.render_row(row)
+        except RecordError as err:
+            got = (err.code, err.field)
+        assert got == expected
+        assert isinstance(value, str) or name == "amount" or expected[1] == name  # refused, naming the field
+
+
+def test_render_row_writes_what_render_writes() -> None:
+    data = LAYOUT.parse_text(GOOD)
+    assert LAYOUT.render_row(tuple(data[f.name] for f in LAYOUT.data_fields)) == LAYOUT.render(data) == GOOD
 
 
 def test_render_never_truncates_or_shifts() -> None:
