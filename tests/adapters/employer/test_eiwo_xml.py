@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -64,6 +65,27 @@ def test_frequency_codes_in_schema_equal_the_shared_table() -> None:
     table = load_code_rows("eiwo_frequency")
     assert sorted(enum) == sorted(table)
     assert {Frequency(row["canonical"]) for row in table.values()} <= set(Frequency)
+
+
+# The plain form of each text pattern, before it was rewritten for libxml2's matcher (see the schema).
+PLAIN_TEXT_PATTERNS = {
+    "Text": r"[!-~]([ -~]*[!-~])?",
+    "CaseId": r"[!-)+-\[\]-~]([ -)+-\[\]-~]*[!-)+-\[\]-~])?",
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(PLAIN_TEXT_PATTERNS))
+def test_text_patterns_accept_what_their_plain_form_accepts(type_name: str) -> None:
+    """Every string of up to five characters from an alphabet with the edge cases (space, tab, the DED
+    delimiters, the ends of the printable range, a non-ASCII letter) is judged alike by both forms."""
+    schema = etree.parse(str(XSD))
+    (written,) = schema.xpath(f"//xs:simpleType[@name='{type_name}']//xs:pattern/@value", namespaces=NSMAP)
+    plain, fast = re.compile(PLAIN_TEXT_PATTERNS[type_name]), re.compile(str(written))
+    alphabet = " !A*\\~\tÄ"
+    for size in range(6):
+        for chars in itertools.product(alphabet, repeat=size):
+            text = "".join(chars)
+            assert bool(fast.fullmatch(text)) == bool(plain.fullmatch(text)), repr(text)
 
 
 def test_every_mapped_element_is_declared_in_the_schema() -> None:
@@ -149,6 +171,18 @@ def test_a_bad_order_is_rejected_alone_with_its_element_and_no_value() -> None:
     r = out.rejected[0]
     assert (r.code, r.field, r.type) == ("SSN_INVALID", "IWO/Employee/SSN", "order")
     assert "000223344" not in r.message and r.line > 1
+
+
+@pytest.mark.parametrize("blank", ["   ", "\n  ", "  <!-- note -->  "])
+def test_a_blank_value_is_refused_though_indentation_is_dropped(blank: str) -> None:
+    """The parser drops whitespace between elements; an element's own blank text still meets the schema."""
+    doc = render([*envelope_of("eiwo-single-order.xml"), {"type": "order", "data": first_order()}])
+    city = re.search(rb"<City>[^<]*</City>", doc)
+    assert city is not None
+    out = run_parse(A, doc.replace(city.group(0), f"<City>{blank}</City>".encode(), 1))
+    assert not orders(out) and [(r.code, r.field) for r in out.rejected] == [
+        ("XSD_VIOLATION", "IWO/Employer/Address/City")
+    ]
 
 
 def test_structure_errors_name_the_expected_elements() -> None:
