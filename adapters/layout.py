@@ -533,9 +533,9 @@ class Layout:
         For formats where one record nearly always follows another (an ACH entry and its addenda): the
         fixed cost of reading a record is a large share of a short record's. The reader gives exactly what
         ``parse`` of each would, or None when either would raise (not ASCII, no match, a value that does
-        not convert); the caller then parses them one by one for the error. Printable text (the test of
-        ``_no_control``, written inline) is matched with the pattern that skips per-character tests of free
-        text, as ``parse`` does on long records: two records' free text pays for the test.
+        not convert); the caller then parses them one by one for the error. Printable text (``_no_control``)
+        is matched with the pattern that skips per-character tests of free text, as ``parse`` does on long
+        records: two records' free text pays for the test.
 
         ``nest`` also puts the second record's dict, in a list, under that key of the first's (an entry
         holding its addenda): built into the first dict at once, as adding a key later may grow its table."""
@@ -551,14 +551,14 @@ class Layout:
             "def read(a, b):\n"
             f"    if len(a) != {self.length} or len(b) != {then.length}:\n        return None\n"
             "    ab = a + b\n"
-            "    try:\n        m = (_match if 0 in ab.translate(_CONTROL_TABLE) else _pmatch)(ab.decode('ascii'))\n"
+            "    try:\n        m = (_pmatch if _no_control(ab) else _match)(ab.decode('ascii'))\n"
             "    except UnicodeDecodeError:\n        return None\n"
             "    if m is None:\n        return None\n"
             "    g = m.groups()\n"
             f"    try:\n        second = {two}\n        return {one}, second\n"
             "    except (ValueError, ArithmeticError):\n        return None\n"
         )
-        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_CONTROL_TABLE": _CONTROL_TABLE}
+        env = {**_convert_env(), "_match": rx.fullmatch, "_pmatch": prx.fullmatch, "_no_control": _no_control}
         exec(compile(src, f"<layout {self.name}+{then.name} read>", "exec"), env)
         fn: Callable[[bytes, bytes], tuple[dict[str, Any], dict[str, Any]] | None] = env["read"]
         return fn

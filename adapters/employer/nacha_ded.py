@@ -465,22 +465,21 @@ class _Parser:
             else:
                 b.credit += int(amount)
 
-    def addenda(self, line_no: int, raw: bytes, data: dict[str, Any] | None = None) -> None:
-        """An addenda record (``data``: already read with its entry) joins the pending entry."""
+    def addenda(self, line_no: int, raw: bytes) -> None:
+        """An addenda record not read with its entry (``start_entry`` joins those) joins the pending entry."""
         entry, b = self.entry, self.batch
         if b is not None:
             b.count += 1
         if entry.data is None:
             self.problem("ORPHAN_ADDENDA", f"line {line_no}: addenda record without an entry")
             return
-        if data is None:
-            try:
-                data = self.addenda_layouts.get(raw[1:3], self.default_addenda).parse(raw)
-            except RecordError as err:
-                self.note(err, line_no)
-                if entry.error is None:
-                    entry.error, entry.error_line = err, line_no
-                return
+        try:
+            data = self.addenda_layouts.get(raw[1:3], self.default_addenda).parse(raw)
+        except RecordError as err:
+            self.note(err, line_no)
+            if entry.error is None:
+                entry.error, entry.error_line = err, line_no
+            return
         addenda = entry.addenda
         addenda.append(data)
         ed = entry.data
