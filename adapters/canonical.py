@@ -184,11 +184,8 @@ def _to_time(value: Any) -> dt.time:
 
 
 def _to_money(value: Any) -> Decimal:
-    if isinstance(value, bool | float):  # bool is an int subclass; a float cannot hold cents exactly
-        raise ValueError("money must be a Decimal, an int or decimal text like '12.34', never a float")
-    if isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, str):
+    # Text (JSON, XML) and Decimal (fixed-width parsers) first: they are nearly every amount.
+    if isinstance(value, str):
         if not _MONEY_TEXT.fullmatch(value):
             raise ValueError(
                 "money text must look like '1234.56': optional '-', at most two decimals, "
@@ -199,6 +196,10 @@ def _to_money(value: Any) -> Decimal:
         if not value.is_finite():
             raise ValueError("money must be a finite amount")
         amount = value
+    elif isinstance(value, bool | float):  # bool is an int subclass; a float cannot hold cents exactly
+        raise ValueError("money must be a Decimal, an int or decimal text like '12.34', never a float")
+    elif isinstance(value, int):
+        amount = Decimal(value)
     else:
         raise ValueError("money must be a Decimal, an int or decimal text like '12.34'")
     try:
@@ -209,6 +210,13 @@ def _to_money(value: Any) -> Decimal:
         raise ValueError("money has at most two decimal places (whole cents)")
     # One representation per value: JSON output and digests never differ between 5, 5.0 and -0.
     return cents.copy_abs() if cents.is_zero() else cents
+
+
+def _to_nonnegative_money(value: Any) -> Decimal:
+    amount = _to_money(value)
+    if amount < 0:
+        raise ValueError("money must not be negative")
+    return amount
 
 
 def _nine_digits(value: Any, what: str) -> str:
@@ -286,7 +294,9 @@ PersonalDate = Annotated[dt.date, BeforeValidator(_to_date), Pii.SECRET]
 IsoTime = Annotated[dt.time, BeforeValidator(_to_time)]
 Money = Annotated[Decimal, BeforeValidator(_to_money)]
 """Signed whole-cent amount (arrears balances and adjustments can be negative)."""
-NonNegativeMoney = Annotated[Decimal, BeforeValidator(_to_money), Field(ge=0)]
+NonNegativeMoney = Annotated[Decimal, BeforeValidator(_to_nonnegative_money)]
+"""``Money`` that may not be negative, checked by the same function (a ``ge`` constraint would be a second
+Python call per amount: pydantic cannot apply it to a value a validator function returns)."""
 Ssn = Annotated[str, BeforeValidator(_check_ssn), Pii.SSN]
 """Nine digits passing python-stdnum ``us.ssn`` (no 000/666/9xx area, 00 group, 0000 serial)."""
 TaxpayerId = Annotated[str, BeforeValidator(_check_taxpayer_id), Pii.SSN]
