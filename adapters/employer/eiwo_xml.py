@@ -386,42 +386,59 @@ class _BuilderSource:
         return f"v{self.n}"
 
     def value(self, sub: Any, src: str, path: tuple[Token, ...], lines: list[str]) -> str:
-        """Emit code leaving ``sub``'s value (or None when empty) in a fresh variable; return its name."""
+        """Emit code leaving ``sub``'s value in a fresh variable and return its name: a dict or list,
+        empty when nothing below it has a value (its parent then leaves it out), or a leaf's value or None."""
         v = self.var()
         if isinstance(sub, _Leaf):
-            lines.append(f"    {v} = {src}.get({sub.index})")
-            convert = CONVERT.get(sub.type)
-            if convert:
-                lines.append(f"    if {v} is not None: {v} = {convert.format(v=v)}")
+            lines.append(f"    {v} = {self.leaf(sub, src)} if {sub.index} in {src} else None")
         elif isinstance(sub, _Node):
             fn = self.item_function(sub)
-            lines.append(f"    {v} = [{fn}(x) for x in reps.get({sub.index}, ())] or None")
+            lines.append(f"    {v} = [{fn}(x) for x in reps.get({sub.index}, ())]")
         elif all(isinstance(k, int) for k in sub):
             lines.append(f"    {v} = []")
             for k in sorted(sub):
-                item = self.value(sub[k], src, (*path, k), lines)
-                lines.append(f"    if {item} is not None: {v}.append({item})")
-            lines.append(f"    {v} = {v} or None")
+                self.put(sub[k], src, (*path, k), lines, v, None)
         else:
             lines.append(f"    {v} = {{}}")
             for k, part in sub.items():
-                item = self.value(part, src, (*path, k), lines)
-                lines.append(f"    if {item} is not None: {v}[{k!r}] = {item}")
+                self.put(part, src, (*path, k), lines, v, k)
             const = self.constants.get(path)
             if not path:
                 lines.append(f"    {v}.update({const!r})")
-            else:
-                if const:
-                    lines.append(f"    if {v}: {v}.update({const!r})")
-                lines.append(f"    {v} = {v} or None")
+            elif const:
+                lines.append(f"    if {v}: {v}.update({const!r})")
         return v
+
+    def put(self, part: Any, src: str, path: tuple[Token, ...], lines: list[str], into: str, key: Token | None) -> None:
+        """Emit code storing ``part``'s value under ``key`` of ``into`` (appending it when ``key`` is None),
+        when it has one.
+
+        A leaf is tested by ``in`` and read by subscript: no call, where ``get`` and a test of its result
+        would be one per leaf of the mapping, present or not. A value the reader stored is never None:
+        the schema, checked before the reader runs, admits no empty leaf."""
+
+        def store(x: str) -> str:
+            return f"{into}.append({x})" if key is None else f"{into}[{key!r}] = {x}"
+
+        if isinstance(part, _Leaf):
+            lines.append(f"    if {part.index} in {src}: {store(self.leaf(part, src))}")
+        else:
+            item = self.value(part, src, path, lines)
+            lines.append(f"    if {item}: {store(item)}")
+
+    @staticmethod
+    def leaf(leaf: _Leaf, src: str) -> str:
+        """The expression of a leaf's canonical JSON value, read from ``src`` (where it is present)."""
+        convert = CONVERT.get(leaf.type)
+        text = f"{src}[{leaf.index}]"
+        return convert.format(v=text) if convert else text
 
     def item_function(self, node: _Node) -> str:
         assert node.repeat is not None
         name = f"item{node.index}"
         lines: list[str] = []
         result = self.value(self.tree(node, inside_repeat=True), "f", (*node.repeat, "*"), lines)
-        self.functions += [f"def {name}(f):", *lines, f"    return {result} or {{}}", ""]
+        self.functions += [f"def {name}(f):", *lines, f"    return {result}", ""]
         return name
 
 
