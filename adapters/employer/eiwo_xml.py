@@ -902,8 +902,8 @@ class _Parser:
             for event, el in events:
                 if event == "start":
                     self.start(el)
-                else:
-                    yield from self.end(el)
+                elif (result := self.end(el)) is not None:
+                    yield result
         except etree.XMLSyntaxError as exc:
             self.problems.insert(0, _syntax_problem(exc))
         else:
@@ -930,30 +930,33 @@ class _Parser:
             self.batches += 1
             self.batch = _Batch(_line(el))
 
-    def end(self, el: etree._Element) -> Iterator[Result]:
+    def end(self, el: etree._Element) -> Result | None:
+        """Handle a closed element: the record it makes, if any (a plain function, not a generator: one
+        generator per element was a measurable cost per order)."""
         tag = str(el.tag)
         m = self.m
         if self.foreign:
             self.free(el)
-            return
+            return None
         if tag not in self.known and tag != m.root_tag:
             self.problem("XML_NAMESPACE", f"line {_line(el)}: element {m.local(tag)} is not in {m.ns}")
             self.free(el)
-            return
+            return None
         parent = el.getparent()
         if tag == m.root_tag:
             self.check_leftovers(el)
-            return
+            return None
         if tag == m.batch_tag:
             if parent is self.root:
                 self.close_batch(el)
             else:
                 self.problem("XSD_STRUCTURE", f"line {_line(el)}: Batch must be a child of {m.local(m.root_tag)}")
             self.free(el)
-            return
+            return None
         in_batch = parent is not None and parent.tag == m.batch_tag and parent.getparent() is self.root
         at_top = parent is self.root and parent is not None
         if tag == m.order_tag:
+            result = None
             if in_batch and self.batch is not None:
                 self.batch.orders += 1
                 self.orders += 1
@@ -961,19 +964,20 @@ class _Parser:
                     self.problem("MISSING_BATCH_HEADER", f"line {_line(el)}: order before the batch header")
                 if self.batch.trailer:
                     self.problem("RECORD_AFTER_BATCH_TRAILER", f"line {_line(el)}: order after the batch trailer")
-                yield self.order(el)
+                result = self.order(el)
             else:
                 self.problem("XSD_STRUCTURE", f"line {_line(el)}: IWO outside a Batch")
             self.free(el)
-            return
+            return result
         env = self.envelope_by_tag[tag]
         placed = in_batch if env.record.startswith("batch_") else at_top
         if not placed:
             self.problem("XSD_STRUCTURE", f"line {_line(el)}: {m.local(tag)} is misplaced")
             self.free(el)
-            return
-        yield from self.envelope(env, el)
+            return None
+        result = self.envelope(env, el)
         self.free(el)
+        return result
 
     def free(self, el: etree._Element) -> None:
         """Drop what has been handled so memory stays bounded; flag anything unexpected on the way."""
@@ -1021,7 +1025,7 @@ class _Parser:
         # saves re-serialising every order of a large batch (defaults are left out, not lost).
         return Parsed(no, "order", data, line, order)
 
-    def envelope(self, env: _Envelope, el: etree._Element) -> Iterator[Result]:
+    def envelope(self, env: _Envelope, el: etree._Element) -> Result:
         line = _line(el)
         leaves = {self.m.local(tag): kind for tag, _, kind in env.fields}
         try:
@@ -1029,15 +1033,14 @@ class _Parser:
         except RecordError as err:
             self.problem(f"{env.record.upper()}_INVALID", f"line {line}: {env.record} breaks the schema ({err.code})")
             self.track(env.record, el, None)
-            yield Rejected(self.next_no(), line, err.code, err.message, err.field, None, None, env.record)
-            return
+            return Rejected(self.next_no(), line, err.code, err.message, err.field, None, None, env.record)
         data: dict[str, Any] = dict.fromkeys(key for _, key, _ in env.fields)
         for child in el:
             spec = env.by_tag.get(child.tag)
             if spec is not None:
                 data[spec[0]] = _envelope_value(spec[1], child.text or "")
         self.track(env.record, el, data)
-        yield Parsed(self.next_no(), env.record, data, line)
+        return Parsed(self.next_no(), env.record, data, line)
 
     def track(self, record: str, el: etree._Element, data: dict[str, Any] | None) -> None:
         """Envelope order, pairing, counts and control numbers (§1.1)."""
