@@ -295,8 +295,8 @@ IsoTime = Annotated[dt.time, BeforeValidator(_to_time)]
 Money = Annotated[Decimal, BeforeValidator(_to_money)]
 """Signed whole-cent amount (arrears balances and adjustments can be negative)."""
 NonNegativeMoney = Annotated[Decimal, BeforeValidator(_to_nonnegative_money)]
-"""``Money`` that may not be negative, checked by the same function (a ``ge`` constraint would be a second
-Python call per amount: pydantic cannot apply it to a value a validator function returns)."""
+"""``Money`` that may not be negative, checked by the same function: beside a validator function pydantic
+applies a ``ge`` constraint as a second Python function, one more call per amount."""
 Ssn = Annotated[str, BeforeValidator(_check_ssn), Pii.SSN]
 """Nine digits passing python-stdnum ``us.ssn`` (no 000/666/9xx area, 00 group, 0000 serial)."""
 TaxpayerId = Annotated[str, BeforeValidator(_check_taxpayer_id), Pii.SSN]
