@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -284,6 +285,9 @@ def test_render_takes_a_missing_field_as_its_default() -> None:
     )
     assert layout.render({"b": 7}) == "XY007        "
     assert layout.render({"a": None, "b": 7, "c": "2025-01-31"}) == "  00720250131"
+    # as many keys as fields, one of them not a field; and a mapping that is not a dict
+    assert layout.render({"b": 7, "c": None, "note": "x"}) == "XY007        "
+    assert layout.render(MappingProxyType({"b": 7})) == "XY007        "
 
 
 @given(
