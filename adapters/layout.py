@@ -569,8 +569,8 @@ class Layout:
         Two functions share the format and the expressions: one of a record's mapping, one of its values
         in field order (``render_row``). The mapping's values are read into locals in one C call
         (``itemgetter``) when the record can hold every field (records from ``parse`` and the builders do),
-        else, or when one is missing after all, from the record laid over the fields' defaults (two C
-        calls: a record built with fewer fields, as callers write them, cost a ``get`` call per field)."""
+        else, or when one is missing after all, one ``get`` with its default per field (no exception
+        raised for a record built with fewer fields)."""
         fields = self.data_fields
         env: dict[str, Any] = {
             "_dtext": _date_text,
@@ -580,7 +580,6 @@ class Layout:
             "_refuse": _refuse,
             "_Dec": Decimal,
             "_take": itemgetter(*(f.name for f in fields)) if len(fields) > 1 else None,
-            "_defaults": {f.name: f.default for f in fields} if len(fields) > 1 else [f.default for f in fields],
             **{f"_dt_{fmt}": cached for fmt, cached in _DATE_TEXT.items()},
         }
         fmt = "".join(_render_format(f) for f in self.fields)
@@ -588,7 +587,7 @@ class Layout:
         args = "".join(f"{_render_expr(f, v)}, " for f, v in zip(fields, names, strict=True))
         local = "".join(f"{v}, " for v in names)
         take = "_take(d)" if len(fields) > 1 else f"(d[{fields[0].name!r}],)" if fields else ""
-        gets = "_take({**_defaults, **d})" if len(fields) > 1 else f"(d.get({fields[0].name!r}, _defaults[0]),)"
+        gets = "(" + "".join(f"d.get({f.name!r}, {f.default!r}), " for f in fields) + ")"
         src = "def render(d):\n"
         if fields:
             src += (
