@@ -386,12 +386,11 @@ class _BuilderSource:
         return f"v{self.n}"
 
     def value(self, sub: Any, src: str, path: tuple[Token, ...], lines: list[str]) -> str:
-        """Emit code leaving ``sub``'s value in a fresh variable and return its name: a dict or list,
-        empty when nothing below it has a value (its parent then leaves it out), or a leaf's value or None."""
+        """Emit code leaving the value of ``sub`` (a repeated node or a subtree; ``put`` writes leaves) in a
+        fresh variable and return its name: a dict or list, empty when nothing below it has a value (its
+        parent then leaves it out)."""
         v = self.var()
-        if isinstance(sub, _Leaf):
-            lines.append(f"    {v} = {self.leaf(sub, src)} if {sub.index} in {src} else None")
-        elif isinstance(sub, _Node):
+        if isinstance(sub, _Node):
             fn = self.item_function(sub)
             lines.append(f"    {v} = [{fn}(x) for x in reps.get({sub.index}, ())]")
         elif all(isinstance(k, int) for k in sub):
