@@ -158,6 +158,7 @@ class Exchange(_Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("partner_id", "direction", "sha256"),
         Index(None, "status"),
+        Index(None, "partner_id", "created_at"),  # retention: a partner's oldest exchanges
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -184,6 +185,8 @@ class Exchange(_Timestamps, Base):
     ack_format: Mapped[str | None] = mapped_column(String(64))
     ack_due_at: Mapped[datetime | None]
     acked_at: Mapped[datetime | None]
+    # contents destroyed under the partner's retention (``gateway.exchanges.retention``); the row stays
+    purged_at: Mapped[datetime | None]
 
 
 class StagedRecord(Base):

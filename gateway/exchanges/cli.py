@@ -1,4 +1,4 @@
-"""``csgate exchange`` — the exchange log, manual runs, dead letters and overdue acknowledgments.
+"""``csgate exchange`` — the exchange log, manual runs, dead letters, overdue acknowledgments, retention.
 
 Exit codes: 0 done, 1 the action failed for some items (a file quarantined, a send dead-lettered,
 nothing to retry), 2 not found, 75 the partner is busy (another worker holds it; try again),
@@ -265,3 +265,28 @@ def retry(
             f"exchange {exchange_id} {result.status.value}{f' ({result.error_code})' if result.error_code else ''}"
         )
     raise typer.Exit(EXIT_FAILED if failed or not (done.exchanges or done.work) else 0)
+
+
+@app.command()
+def purge(
+    partner: Annotated[str | None, typer.Option(help="Only this partner")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; change nothing")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply each partner's retention_days now (the scheduler does it hourly): destroy the records and
+    stored files of exchanges older than that, keeping each exchange's log row (no personal data)."""
+    from gateway.exchanges import retention
+
+    report = retention.purge(runtime(), partner=partner, dry_run=dry_run)
+    if partner is not None and not report.partners:
+        err_console().print(f"no partner {partner} with a retention (see `csgate partners list`)")
+        raise typer.Exit(EXIT_NOT_FOUND)
+    rows = [p.as_dict() for p in report.partners]
+    emit(
+        rows,
+        as_json,
+        ("partner", "retention_days", "cutoff", "exchanges", "staged_records", "rejects", "quarantine_entries"),
+        "retention (dry run: nothing changed)" if dry_run else "retention applied",
+    )
+    verb = "would be deleted (if no other exchange shares them)" if dry_run else "deleted"
+    err_console().print(f"stored files {verb}: {report.files}")

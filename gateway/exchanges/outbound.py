@@ -235,6 +235,8 @@ def requeue(rt: Runtime, exchange_id: int) -> None:
         exchange = session.get(Exchange, exchange_id)
         if exchange is None or exchange.status is not ExchangeStatus.DEAD_LETTER:
             raise NotRetryable(f"exchange {exchange_id} is not a dead letter")
+        if exchange.purged_at is not None:
+            raise NotRetryable(f"exchange {exchange_id} was purged under the partner's retention; nothing to send")
         exchange.status, exchange.error_code, exchange.error_message = ExchangeStatus.QUEUED, None, None
         exchange.finished_at = None
         session.flush()

@@ -11,8 +11,9 @@ replaced within about one interval. A leader that loses its lock connection stop
 once. A slot fired twice around a change of leader is queued once (UNIQUE partner, job, slot).
 On SQLite (one machine) the lock is a file lock, which keeps a second instance from scheduling.
 
-The leader also does the housekeeping: overdue acknowledgments raise alerts, and the audit log
-gets a signed checkpoint when it has grown.
+The leader also does the housekeeping: overdue acknowledgments raise alerts, the audit log gets a
+signed checkpoint when it has grown, and every ``retention_interval`` seconds each partner's
+retention is applied (``gateway.exchanges.retention``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +36,7 @@ from gateway.audit.signing import CheckpointSigner
 from gateway.db.models import WorkStatus
 from gateway.db.session import session_scope
 from gateway.errors import ConfigError, PermanentTransportError, RetriableTransportError
-from gateway.exchanges import jobs, outbound, workqueue
+from gateway.exchanges import jobs, outbound, retention, workqueue
 from gateway.exchanges.alerts import raise_alert
 from gateway.exchanges.locks import leader_lock
 from gateway.exchanges.profile import ExchangeProfile
@@ -76,6 +78,7 @@ class Scheduler:
         poll_interval: float = 0.5,
         leader_interval: float = 1.0,
         housekeeping_interval: float = 30.0,
+        retention_interval: float = 3600.0,
     ) -> None:
         self.rt = rt.acting_as("scheduler")
         self.profiles = dict(profiles)
@@ -85,6 +88,8 @@ class Scheduler:
         self.poll_interval = poll_interval
         self.leader_interval = leader_interval
         self.housekeeping_interval = housekeeping_interval
+        self.retention_interval = retention_interval
+        self._retention_due = 0.0  # monotonic time of the next retention run: the first housekeeping
         self.triggers = {pid: p.schedule for pid, p in self.profiles.items() if p.schedule is not None}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -169,8 +174,12 @@ class Scheduler:
         )
 
     def housekeeping(self) -> None:
-        """Overdue acknowledgments → alerts; a signed audit checkpoint when the log grew."""
+        """Overdue acknowledgments → alerts; retention when due; a signed audit checkpoint when the
+        log grew (last, so it covers the entries the others wrote)."""
         outbound.check_overdue(self.rt)
+        if time.monotonic() >= self._retention_due:
+            retention.purge(self.rt)
+            self._retention_due = time.monotonic() + self.retention_interval
         if self.signer is not None:
             with session_scope(self.rt.engine) as session:
                 audit.checkpoint(session, self.signer)

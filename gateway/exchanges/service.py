@@ -60,6 +60,7 @@ def exchange_row(ex: Exchange) -> dict[str, Any]:
         "error_message": ex.error_message,
         "ack_due_at": _iso(ex.ack_due_at),
         "acked_at": _iso(ex.acked_at),
+        "purged_at": _iso(ex.purged_at),
     }
 
 
@@ -171,9 +172,10 @@ def requeue_dead(
     done = Requeued()
     if all_dead:
         with session_scope(rt.engine) as session:
-            exchange_ids = list(
-                session.scalars(select(Exchange.id).where(Exchange.status == ExchangeStatus.DEAD_LETTER))
-            )
+            dead = select(Exchange.id).where(
+                Exchange.status == ExchangeStatus.DEAD_LETTER, Exchange.purged_at.is_(None)
+            )  # a purged dead letter has nothing left to send
+            exchange_ids = list(session.scalars(dead))
             work_ids = list(session.scalars(select(WorkItem.id).where(WorkItem.status == WorkStatus.DEAD_LETTER)))
     for exchange_id in exchange_ids or []:
         outbound.requeue(rt, exchange_id)

@@ -208,3 +208,14 @@ def enabled_partners(session: Session) -> list[PartnerConfig]:
     rows = session.scalars(select(Partner).order_by(Partner.id))
     # disabled rows may hold an older schema's configuration: they are not read back
     return [PartnerConfig.model_validate(row.config) for row in rows if row.config.get("enabled", True)]
+
+
+def retention_policies(session: Session) -> dict[str, int]:
+    """Each partner's ``retention_days`` as last loaded, disabled partners included: what they sent
+    and received is still kept under the retention it was exchanged with."""
+    policies = {}
+    for row in session.scalars(select(Partner).order_by(Partner.id)):
+        days = row.config.get("retention_days")
+        if isinstance(days, int) and not isinstance(days, bool) and days >= 1:
+            policies[row.id] = days
+    return policies
