@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Protocol, runtime_checkable
 
 from adapters.errors import RecordError
@@ -157,12 +157,3 @@ def render_checked(adapter: Adapter, records: Iterable[Mapping[str, Any]]) -> It
             f"a value has a type or form the {adapter.key} format cannot hold ({type(exc).__name__}); "
             f"found after reading {read} input record(s), the last of type {str(last)[:40]!r}",
         ) from None
-
-
-@dataclass(slots=True)
-class Summary:
-    """Counts a caller accumulates while draining ``parse`` (used by the CLI and the gateway)."""
-
-    good: int = 0
-    rejected: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)

@@ -169,7 +169,6 @@ def routing_info(routing: bytes) -> tuple[int, bool]:
 @dataclass(slots=True)
 class _Batch:
     header: dict[str, Any]
-    header_line: int
     sec: str
     entry_layout: Layout
     count: int = 0
@@ -382,10 +381,10 @@ class _Parser:
             data = self.parse_with(layout, line_no, raw)
         except RecordError as err:
             sec = raw[50:53].decode("ascii", "replace")
-            self.batch = _Batch({}, line_no, sec, self.entry_layout(sec))
+            self.batch = _Batch({}, sec, self.entry_layout(sec))
             return self.reject(line_no, err, "batch_header")
         sec = data.get("standard_entry_class") or "IAT"
-        self.batch = _Batch(data, line_no, sec, self.entry_layout(sec))
+        self.batch = _Batch(data, sec, self.entry_layout(sec))
         self.last_sec = sec
         return Parsed(self.next_no(), "batch_header", data, line_no)
 
@@ -401,7 +400,7 @@ class _Parser:
         b = self.batch
         if b is None:
             self.problem("MISSING_BATCH_HEADER", f"line {line_no}: entry outside a batch")
-            b = self.batch = _Batch({}, line_no, "", self.entry_layout(""))
+            b = self.batch = _Batch({}, "", self.entry_layout(""))
             self.batches += 1
         entry = self.entry
         entry.line = line_no
