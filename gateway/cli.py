@@ -186,10 +186,29 @@ def exit_code(bad: int, file_error: FileStructureError | None) -> int:
 
 
 @app.command()
-def formats() -> None:
-    """List the registered adapters: key, title, direction, source document and status."""
+def formats(
+    key: Annotated[str | None, typer.Argument(help="One adapter: its source and which parts are confirmed")] = None,
+) -> None:
+    """List the registered adapters: key, title, direction, source document and status; with KEY, that
+    adapter's whole source note (which positions are confirmed, derived or our choice, and where)."""
     from rich.table import Table
 
+    if key is not None:
+        try:
+            one = adapters.get(key)
+        except UnknownAdapterError as exc:
+            raise UsageProblem(str(exc)) from None
+        for label, value in (
+            ("key", one.key),
+            ("title", one.title),
+            ("direction", one.direction.value),
+            ("source", one.source.document),
+            ("version", one.source.version),
+            ("status", one.source.status),
+            ("notes", one.source.notes or "-"),
+        ):
+            typer.echo(f"{label}: {value}")
+        return
     table = Table(title="csgate formats")
     for col in ("key", "title", "direction", "source", "status"):
         table.add_column(col)

@@ -35,6 +35,17 @@ def test_formats_lists_every_adapter() -> None:
         assert a.key in r.stdout.decode()
 
 
+def test_formats_key_gives_the_adapters_whole_source_note() -> None:
+    import adapters
+
+    a = adapters.get("ndnh-w4")
+    r = run("formats", "ndnh-w4")
+    out = r.stdout.decode()
+    assert r.returncode == 0 and f"status: {a.source.status}\n" in out and f"notes: {a.source.notes}\n" in out
+    unknown = run("formats", "no-such-format")
+    assert unknown.returncode == 64 and b"known formats" in unknown.stderr and b"Traceback" not in unknown.stderr
+
+
 def test_detect_names_the_format_or_exits_3(tmp_path: Path) -> None:
     r = run("detect", str(DED / "ded-single-payment.ach"))
     assert (r.returncode, r.stdout.strip()) == (0, b"nacha-ded")
