@@ -28,6 +28,7 @@ from adapters.errors import AdapterError, FileStructureError, RecordError, Unkno
 from gateway.api.cli import app as api_app
 from gateway.api.server import serve
 from gateway.audit.cli import app as audit_app
+from gateway.cases.cli import app as cases_app
 from gateway.console import console, err_console
 from gateway.exchanges.cli import app as exchange_app
 from gateway.exchanges.quarantine_cli import app as quarantine_app
@@ -53,6 +54,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(audit_app, name="audit")
 app.add_typer(api_app, name="api")
+app.add_typer(cases_app, name="cases")
 
 FileArg = Annotated[Path, typer.Argument(help="Input file (.gz is read transparently)", exists=False)]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Adapter key (see `csgate formats`)")]

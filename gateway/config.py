@@ -9,11 +9,12 @@ themselves: moving the data directory must never leave the keys or the database 
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import AfterValidator, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +25,17 @@ from pydantic_settings import (
 CONFIG_ENV = "CSGATE_CONFIG"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-ApiRole = Literal["admin", "operator", "auditor"]
+ROLES = ("admin", "operator", "auditor")
+CASEWORKER_ROLE = re.compile(r"caseworker:[A-Za-z0-9._-]{1,64}")  # bound to the caseworker's id in the case registry
+
+
+def _api_role(value: str) -> str:
+    if value in ROLES or CASEWORKER_ROLE.fullmatch(value):
+        return value
+    raise ValueError(f"unknown API role {value!r}: one of {', '.join(ROLES)} or caseworker:<id>")
+
+
+ApiRole = Annotated[str, AfterValidator(_api_role)]
 
 
 class Settings(BaseSettings):

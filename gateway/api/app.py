@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
-from gateway.api.routes import audit, exchanges, health, quarantine
+from gateway.api.routes import audit, cases, exchanges, health, quarantine
 from gateway.audit.signing import CheckpointSigner
 from gateway.config import Settings, get_settings
 from gateway.errors import AccessDenied
@@ -33,7 +33,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.signer = signer
     app.state.metrics_registry = registry
-    for module in (health, exchanges, quarantine, audit):
+    for module in (health, exchanges, quarantine, audit, cases):
         app.include_router(module.router)
     app.add_exception_handler(AccessDenied, _forbidden)
     return app

@@ -3,11 +3,12 @@
 Authentication is a bearer token; ``Settings.api_tokens`` maps the SHA-256 of each token to a role.
 Rights by role:
 
-=========  ===========================================================
-admin      everything
-operator   read the exchange log; retry, reprocess and release
-auditor    read the exchange log; verify the audit log
-=========  ===========================================================
+==============  ======================================================================
+admin           everything; a case's participants (``gateway.cases.disclosure``)
+operator        read the exchange log; retry, reprocess and release
+auditor         read the exchange log; verify the audit log
+caseworker:ID   the participants of the cases assigned to caseworker ID, nothing else
+==============  ======================================================================
 
 A missing or unknown token is 401. A known token asking for more than its role allows raises
 ``AccessDenied`` (403, see ``app.create_app``) after the refusal is audited (``access.denied``).
@@ -34,20 +35,23 @@ RIGHTS: dict[str, frozenset[Right]] = {
     "admin": frozenset({"read", "act", "audit"}),
     "operator": frozenset({"read", "act"}),
     "auditor": frozenset({"read", "audit"}),
+    "caseworker": frozenset(),  # cases only, checked per case by gateway.cases.disclosure
 }
 _bearer = HTTPBearer(auto_error=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a role and a token fingerprint (never the token)."""
+    """Who is calling: a role, a token fingerprint (never the token) and, for a caseworker, their id."""
 
     role: str
     fingerprint: str
+    caseworker: str | None = None
 
     @property
     def actor(self) -> str:
-        return f"api:{self.role}:{self.fingerprint}"
+        who = f"{self.role}:{self.caseworker}" if self.caseworker else self.role
+        return f"api:{who}:{self.fingerprint}"
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -67,7 +71,8 @@ def get_principal(
     tokens: dict[str, str] = request.app.state.settings.api_tokens
     for known, role in tokens.items():
         if hmac.compare_digest(known, digest):
-            return Principal(role, digest[:12])
+            role, _, caseworker = role.partition(":")
+            return Principal(role, digest[:12], caseworker or None)
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown token", {"WWW-Authenticate": "Bearer"})
 
 
@@ -90,6 +95,7 @@ def require(right: Right) -> Callable[..., Principal]:
     return check
 
 
+Authenticated = Annotated[Principal, Depends(get_principal)]  # any known token; the route decides
 Reader = Annotated[Principal, Depends(require("read"))]
 Operator = Annotated[Principal, Depends(require("act"))]
 Auditor = Annotated[Principal, Depends(require("audit"))]

@@ -187,6 +187,8 @@ class Exchange(_Timestamps, Base):
     acked_at: Mapped[datetime | None]
     # contents destroyed under the partner's retention (``gateway.exchanges.retention``); the row stays
     purged_at: Mapped[datetime | None]
+    # inbound: when its records were matched to cases (``gateway.cases.feed``), 0004
+    fed_at: Mapped[datetime | None]
 
 
 class StagedRecord(Base):
@@ -256,6 +258,9 @@ class Case(_Timestamps, Base):
     fips: Mapped[str] = mapped_column(String(7))  # state(2) + county(3) + local office(2)
     case_type: Mapped[str] = mapped_column(String(16))
     caseworker: Mapped[str | None] = mapped_column(String(64))
+    # 0004: the case as imported (canonical ``Case`` JSON: orders, payment address, contact), encrypted
+    data_enc: Mapped[bytes | None]
+    key_id: Mapped[int | None]
 
 
 class Person(_Timestamps, Base):
@@ -278,10 +283,14 @@ class Person(_Timestamps, Base):
 
 
 class Address(Base):
-    """One address of a person, as a single encrypted JSON blob (line1, line2, city, state, zip),
-    with where it came from and as of when (locate results carry source and date)."""
+    """One address or employer found for a person, as a single encrypted JSON blob (the canonical
+    ``Address`` or ``Employer``), with where it came from and as of when (locate results carry source
+    and date). ``fingerprint`` is a keyed hash of the content, unique per person, so a finding reported
+    again (a resent file, the same employer every quarter) is stored once; ``exchange_id`` the inbound
+    exchange that brought it (0004)."""
 
     __tablename__ = "addresses"
+    __table_args__ = (UniqueConstraint("person_id", "fingerprint"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id", ondelete="CASCADE"), index=True)
@@ -291,6 +300,8 @@ class Address(Base):
     as_of: Mapped[date | None] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))  # residential | mailing | employer ...
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
 
 
 class AuditEntry(Base):

@@ -17,6 +17,8 @@
    and drop what it staged, or keep the good records as ``partial``.
 7. The final status, counts and timings are committed with the exchange's audit entry; an
    acknowledgment file is matched to the outbound exchanges it answers in that same transaction.
+8. What the records report about people (addresses, employers, income) is matched to case
+   participants (``gateway.cases.feed``).
 
 Callers hold the partner's lock (``gateway.exchanges.locks``) so one partner's files are taken
 in by one worker at a time; the progress guard turns a violation of that into an error, not a
@@ -41,6 +43,7 @@ import adapters
 from adapters.base import Adapter, Parsed, Rejected, Result
 from adapters.errors import FileStructureError
 from gateway.audit import log as audit
+from gateway.cases import feed
 from gateway.db.models import Exchange, ExchangeDirection, ExchangeStatus, Reject, StagedRecord
 from gateway.db.session import session_scope
 from gateway.errors import EnvelopeError, GatewayError
@@ -152,7 +155,9 @@ def receive(
     policy = structure_policy or profile.structure_policy
     if file_error is not None and policy == "quarantine":
         return _quarantine(run, file_error.code, file_error.message, alert_kind="quarantine", drop_staged=True)
-    return _finish(run, adapter.key, file_error)
+    result = _finish(run, adapter.key, file_error)
+    _feed_cases(run)
+    return result
 
 
 # --------------------------------------------------------------------------- steps
@@ -363,6 +368,16 @@ def _finish(run: _Run, fmt: str, file_error: FileStructureError | None) -> Intak
         _audit_exchange(run, session, result)
     _observe(run, result)
     return result
+
+
+def _feed_cases(run: _Run) -> None:
+    """Match what the file reports to case participants (``gateway.cases.feed``). The file is taken in
+    whatever happens here: a failure leaves the exchange unfed, and the scheduler's housekeeping feeds
+    it later (``feed_pending``). Only the error's type is logged: a driver's message may quote values."""
+    try:
+        feed.feed(run.rt, run.exchange_id)
+    except Exception as exc:
+        log.error("case feed failed; housekeeping retries it", extra=_fields(run, error=type(exc).__name__))
 
 
 def _quarantine(run: _Run, code: str, message: str, *, alert_kind: str, drop_staged: bool) -> IntakeResult:

@@ -28,9 +28,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import CursorResult, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit
@@ -160,7 +160,7 @@ def _purge_partner(rt: Runtime, partner_id: str, days: int, cutoff: datetime, no
 
 
 def _deleted(session: Session, table: type[Any], where: Any) -> int:
-    return int(session.execute(delete(table).where(where)).rowcount or 0)  # type: ignore[attr-defined]
+    return int(cast("CursorResult[Any]", session.execute(delete(table).where(where))).rowcount or 0)
 
 
 def _count(rt: Runtime, partner_id: str, days: int, cutoff: datetime) -> PartnerPurge:

@@ -11,9 +11,10 @@ replaced within about one interval. A leader that loses its lock connection stop
 once. A slot fired twice around a change of leader is queued once (UNIQUE partner, job, slot).
 On SQLite (one machine) the lock is a file lock, which keeps a second instance from scheduling.
 
-The leader also does the housekeeping: overdue acknowledgments raise alerts, the audit log gets a
-signed checkpoint when it has grown, and every ``retention_interval`` seconds each partner's
-retention is applied (``gateway.exchanges.retention``).
+The leader also does the housekeeping: overdue acknowledgments raise alerts, inbound exchanges a
+crash left unfed go to the case feed, the audit log gets a signed checkpoint when it has grown, and
+every ``retention_interval`` seconds each partner's retention is applied
+(``gateway.exchanges.retention``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from gateway.audit import log as audit
 from gateway.audit.signing import CheckpointSigner
+from gateway.cases import feed
 from gateway.db.models import WorkStatus
 from gateway.db.session import session_scope
 from gateway.errors import ConfigError, PermanentTransportError, RetriableTransportError
@@ -174,9 +176,11 @@ class Scheduler:
         )
 
     def housekeeping(self) -> None:
-        """Overdue acknowledgments → alerts; retention when due; a signed audit checkpoint when the
-        log grew (last, so it covers the entries the others wrote)."""
+        """Overdue acknowledgments → alerts; inbound exchanges a crash left unfed → the case feed;
+        retention when due; a signed audit checkpoint when the log grew (last, so it covers the
+        entries the others wrote)."""
         outbound.check_overdue(self.rt)
+        feed.feed_pending(self.rt)
         if time.monotonic() >= self._retention_due:
             retention.purge(self.rt)
             self._retention_due = time.monotonic() + self.retention_interval

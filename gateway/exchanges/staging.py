@@ -68,13 +68,15 @@ def reject_row(exchange_id: int, rejected: Rejected) -> RejectRow:
     )
 
 
-def _insert_sql(conn: Connection, table: str, columns: Sequence[str], *, skip_existing: bool) -> str:
+def insert_sql(conn: Connection, table: str, columns: Sequence[str], *, skip_existing: bool) -> str:
+    """``INSERT`` in the driver's own paramstyle, ``ON CONFLICT DO NOTHING`` with ``skip_existing``."""
     mark = "?" if conn.dialect.name == "sqlite" else "%s"  # the driver's own paramstyle
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     return sql + " ON CONFLICT DO NOTHING" if skip_existing else sql
 
 
-def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+def executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run ``sql`` for every row on the DBAPI cursor of ``conn``'s transaction; rows written."""
     cursor = conn.connection.cursor()  # the DBAPI cursor, inside conn's transaction
     try:
         cursor.executemany(sql, rows)
@@ -87,12 +89,12 @@ def insert_staged(conn: Connection, rows: Sequence[StagedRow]) -> int:
     """Stage ``rows``; returns how many were new (the rest were already staged)."""
     if not rows:
         return 0
-    return _executemany(conn, _insert_sql(conn, "staged_records", _COLUMNS_STAGED, skip_existing=True), rows)
+    return executemany(conn, insert_sql(conn, "staged_records", _COLUMNS_STAGED, skip_existing=True), rows)
 
 
 def insert_rejects(conn: Connection, rows: Sequence[RejectRow]) -> None:
     if rows:
-        _executemany(conn, _insert_sql(conn, "rejects", _COLUMNS_REJECT, skip_existing=False), rows)
+        executemany(conn, insert_sql(conn, "rejects", _COLUMNS_REJECT, skip_existing=False), rows)
 
 
 def decode_record(cipher: FieldCipher, blob: bytes) -> dict[str, Any]:

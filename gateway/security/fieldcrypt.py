@@ -151,13 +151,14 @@ class BlindIndex:
     value: the fastest way to HMAC short inputs in CPython (performance ceilings §7a).
     """
 
-    __slots__ = ("_name", "_ssn")
+    __slots__ = ("_finding", "_name", "_ssn")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"blind-index key must be {KEY_BYTES} bytes")
         self._ssn = hmac.new(key, b"ssn\x00", hashlib.sha256)
         self._name = hmac.new(key, b"name\x00", hashlib.sha256)
+        self._finding = hmac.new(key, b"finding\x00", hashlib.sha256)
 
     def __repr__(self) -> str:  # never the key
         return "BlindIndex()"
@@ -172,4 +173,11 @@ class BlindIndex:
         """Blind index of a person's name part (see ``normalize_name``)."""
         state = self._name.copy()
         state.update(normalize_name(value))
+        return state.digest()
+
+    def finding(self, content: bytes) -> bytes:
+        """Keyed fingerprint of a locate finding's content (canonical JSON): equal findings are found
+        equal without the content, which holds an address or employer, being readable in the index."""
+        state = self._finding.copy()
+        state.update(content)
         return state.digest()

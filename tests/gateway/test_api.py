@@ -27,6 +27,7 @@ from gateway.exchanges.partners import load_profile
 from gateway.exchanges.runtime import Runtime
 
 TOKENS = {"admin-token": "admin", "operator-token": "operator", "auditor-token": "auditor"}
+CASEWORKER_TOKEN = {"caseworker-token": "caseworker:cw-1"}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -47,7 +48,7 @@ def client(rt: Runtime, tmp_path: Path) -> Iterator[httpx.Client]:
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=str(rt.engine.url),
-        api_tokens={hashlib.sha256(t.encode()).hexdigest(): role for t, role in TOKENS.items()},  # type: ignore[misc]
+        api_tokens={hashlib.sha256(t.encode()).hexdigest(): role for t, role in {**TOKENS, **CASEWORKER_TOKEN}.items()},
     )
     signer = CheckpointSigner.load(rt.key_dir, create=True)
     app = create_app(settings, runtime=rt, signer=signer)
@@ -73,7 +74,7 @@ def test_health_and_readiness(client: httpx.Client, rt: Runtime, sqlite_url: str
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "migrations": "ok", "keys": "ok"}
     migrate.downgrade(sqlite_url, "0001")
     stale = client.get("/readyz")
-    assert stale.status_code == 503 and "need 0003" in stale.json()["checks"]["migrations"]
+    assert stale.status_code == 503 and "need 0004" in stale.json()["checks"]["migrations"]
 
 
 def test_metrics_expose_counters_and_database_gauges(client: httpx.Client, rt: Runtime) -> None:
@@ -102,6 +103,46 @@ def test_tokens_and_roles(client: httpx.Client, rt: Runtime) -> None:
         ("api:POST /exchanges/retry-dead", "act"),
     ]
     assert all("token" not in e.actor for e in denied)
+    # a caseworker reads cases, not the exchange log
+    assert client.get("/exchanges", headers=bearer("caseworker-token")).status_code == 403
+
+
+def test_an_unknown_role_in_the_settings_is_refused(tmp_path: Path) -> None:
+    for role in ("root", "caseworker:", "caseworker:has space"):
+        with pytest.raises(ValueError, match="unknown API role"):
+            Settings(data_dir=tmp_path, api_tokens={"0" * 64: role})
+
+
+def test_case_whereabouts_for_the_cases_caseworker_only(client: httpx.Client, rt: Runtime) -> None:
+    from gateway.cases import registry
+
+    def case(case_id: str, caseworker: str, ssn: str) -> dict[str, object]:
+        ncp = {"role": "NCP", "ssn": ssn, "name": {"first": "ALEX", "last": "TESTER"}}
+        return {
+            "caseworker": caseworker,
+            "case": {"case_id": case_id, "fips": "0200000", "case_type": "IV-D", "participants": [ncp]},
+        }
+
+    registry.import_cases(rt, [(1, case("C-1", "cw-1", "212345671")), (2, case("C-2", "cw-2", "401223344"))])
+    mine = client.get("/cases/C-1/whereabouts", headers=bearer("caseworker-token"))
+    assert mine.status_code == 200 and mine.json()["participants"][0]["ssn_last4"] == "5671"
+    assert client.get("/cases/C-2/whereabouts", headers=bearer("caseworker-token")).status_code == 403
+    assert client.get("/cases/C-1/whereabouts", headers=bearer("operator-token")).status_code == 403
+    assert client.get("/cases/C-1/whereabouts").status_code == 401
+    assert client.get("/cases/C-9/whereabouts", headers=bearer("admin-token")).status_code == 404
+    lifted = client.get("/cases/C-2/whereabouts", params={"court_order": "CV-2026-7"}, headers=bearer("admin-token"))
+    assert lifted.status_code == 200
+    with session_scope(rt.engine) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action.like("disclosure%")).order_by(AuditEntry.seq)
+        )
+        actions = [(e.action, e.actor.split(":")[1]) for e in entries]
+    assert actions == [
+        ("disclosure", "caseworker"),
+        ("disclosure.denied", "caseworker"),
+        ("disclosure.denied", "operator"),
+        ("disclosure", "admin"),
+    ]
 
 
 def test_exchange_log_and_dead_letter_retry(client: httpx.Client, rt: Runtime) -> None:

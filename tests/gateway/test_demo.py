@@ -25,7 +25,7 @@ def test_demo_runs_a_scheduled_exchange_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, out + done.stderr.decode()
     for line in (
         "database",
-        "at revision 0003",
+        "at revision 0004",
         "picked up on a scheduled slot",
         "acknowledged ({'accepted': 1})",
         "audit log OK",

@@ -1,0 +1,112 @@
+"""``csgate cases`` — load the case registry, feed inbound exchanges to it, read a case's findings.
+
+Exit codes: 0 done, 1 some lines of an extract were rejected (the others are loaded), 2 not found,
+3 refused (not allowed to see it), 78 configuration missing (no key store: `csgate keys init`).
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from gateway.console import console, err_console
+from gateway.exchanges.cli import EXIT_FAILED, EXIT_NOT_FOUND, JsonOpt, emit, runtime
+
+EXIT_REFUSED = 3
+
+app = typer.Typer(no_args_is_help=True, help="Cases: the registry, the feed of partner findings, disclosure.")
+
+
+@app.command("import")
+def import_(
+    extract: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help='JSON Lines: {"caseworker", "case"}')],
+    as_json: JsonOpt = False,
+) -> None:
+    """Load the state system's case extract (one case per line); rejected lines are listed with their
+    line number and code, and the other lines are loaded."""
+    from gateway.cases import registry
+
+    def lines() -> Iterator[tuple[int, Any]]:
+        with extract.open("rb") as stream:
+            for n, raw in enumerate(stream, start=1):
+                if raw.strip():
+                    try:
+                        yield n, orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        yield n, None  # rejected by the registry as a malformed line
+
+    report = registry.import_cases(runtime(), lines())
+    columns = ("cases_added", "cases_updated", "persons_added", "persons_updated", "rejected")
+    emit([report.as_dict()], as_json, columns, "case import")
+    for err in report.errors:
+        err_console().print(f"line {err.line}: {err.code}: {err.message}", markup=False)
+    raise typer.Exit(EXIT_FAILED if report.errors else 0)
+
+
+@app.command()
+def feed(
+    exchange_id: Annotated[int | None, typer.Argument(help="An inbound exchange; default: all not yet fed")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Match inbound exchanges' records to case participants (intake does it; this catches up)."""
+    from gateway.cases import feed as feed_module
+
+    rt = runtime()
+    if exchange_id is None:
+        reports = feed_module.feed_pending(rt)
+    else:
+        one = feed_module.feed(rt, exchange_id)
+        reports = [one] if one is not None else []
+    columns = ("exchange_id", "records", "matched", "findings", "fvi_set")
+    emit([r.as_dict() for r in reports], as_json, columns, "case feed")
+
+
+@app.command()
+def show(
+    case_id: str,
+    court_order: Annotated[
+        str | None, typer.Option(help="Lifts the family violence indicator for this disclosure (audited)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A case's participants and what partners reported about where they live and work (audited;
+    a participant with the family violence indicator set is withheld without a court order)."""
+    from gateway.cases import disclosure
+    from gateway.errors import AccessDenied
+
+    requester = disclosure.Requester(f"cli:{getpass.getuser()}", "admin")
+    try:
+        view = disclosure.whereabouts(runtime(), case_id, requester, override=court_order)
+    except disclosure.CaseNotFound:
+        err_console().print(f"no case {case_id}")
+        raise typer.Exit(EXIT_NOT_FOUND) from None
+    except AccessDenied as exc:
+        err_console().print(f"refused: {exc.message}", markup=False)
+        raise typer.Exit(EXIT_REFUSED) from None
+    if as_json:
+        typer.echo(orjson.dumps(view))
+        return
+    out = console(width=200)
+    out.print(f"case {view['case_id']} ({view['case_type']}, FIPS {view['fips']}, caseworker {view['caseworker']})")
+    for p in view["participants"]:
+        who = f"{p['role']} {p['first_name'] or ''} {p['last_name'] or ''} (SSN ...{p['ssn_last4'] or '----'})"
+        out.print(who.replace("  ", " "), markup=False, highlight=False)
+        if "withheld" in p:
+            out.print("    withheld: family violence indicator", markup=False)
+            continue
+        for f in p["findings"]:
+            line = f"    {f['as_of'] or '?':10}  {f['kind']:12} {f['source']:24} {_summary(f['reported'])}"
+            out.print(line, markup=False, highlight=False)
+
+
+def _summary(reported: dict[str, object]) -> str:
+    """One line of a finding: an address's lines and place, or an employer's name and FEIN."""
+    if reported.get("kind") == "employer":
+        return f"{reported.get('name') or ''} FEIN {reported.get('fein') or '-'}"
+    parts = [reported.get(k) for k in ("line1", "line2", "city", "state", "zip5")]
+    return ", ".join(str(p) for p in parts if p) or str(reported.get("kind"))

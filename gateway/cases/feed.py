@@ -1,0 +1,265 @@
+"""The case feed: what partners report about people, matched to the case participants it is about.
+
+After an inbound file is taken in, its staged records are read back and each record that reports
+where a person lives or works is matched by SSN (blind index) to every participant with that SSN:
+
+=================  ==============================================================================
+record             what a matched participant gets
+=================  ==============================================================================
+``new_hire``       the employer (as of the hire date) and the employee's addresses (W-4)
+``wage_record``    the employer, with the quarter's wages (income verification, NDNH/SWA QW)
+``ui_claim``       the claimant's address and the quarter's benefit (UI)
+``employer_ack``   the employee's last known address and new employer (termination notices)
+``locate_result``  the addresses, employers and income a locate source reported (FCR, CSENet);
+                   a result blocked by the Family Violence Indicator sets the participant's FVI
+=================  ==============================================================================
+
+Each finding keeps its source (the format, and the reporting agency where there is one) and its
+date: sources are weighed against each other, not overwritten. A finding already on the person (same
+content, by keyed fingerprint) is not stored again, so a resent file or the same employer reported
+again adds nothing. ``exchanges.fed_at`` marks a fed exchange; an exchange whose feed did not run (a
+crash after intake) is fed by ``feed_pending``, which the scheduler's housekeeping calls.
+
+Nothing here discloses anything: findings are stored encrypted; reading them is
+``gateway.cases.disclosure``, which applies the FVI and audits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from gateway.audit import log as audit
+from gateway.db.models import Exchange, ExchangeDirection, ExchangeStatus, Person, StagedRecord
+from gateway.db.session import session_scope
+from gateway.exchanges.runtime import Runtime
+from gateway.exchanges.staging import decode_record, executemany, insert_sql
+
+log = logging.getLogger(__name__)
+
+FINDING_AAD = "addresses.data_enc"
+CHUNK = 1000  # staged records read and matched per transaction
+FEEDABLE = (ExchangeStatus.PROCESSED, ExchangeStatus.PARTIAL)
+_COLUMNS = ("person_id", "data_enc", "key_id", "source", "as_of", "kind", "fingerprint", "exchange_id")
+
+Finding = tuple[str, str | None, Mapping[str, Any]]  # kind, as-of date (ISO), canonical JSON
+
+
+@dataclass(slots=True)
+class FeedReport:
+    exchange_id: int
+    records: int = 0  # records that report a location or income
+    matched: int = 0  # of those, records whose SSN is a participant's
+    findings: int = 0  # findings stored (new to the person)
+    fvi_set: int = 0  # participants whose FVI a locate result set
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "exchange_id": self.exchange_id,
+            "records": self.records,
+            "matched": self.matched,
+            "findings": self.findings,
+            "fvi_set": self.fvi_set,
+        }
+
+
+def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
+    """Match one inbound exchange's staged records to participants; None if it is not (or no longer)
+    to be fed: outbound, not processed, purged, or fed already."""
+    report = FeedReport(exchange_id)
+    with session_scope(rt.engine) as session:
+        exchange = session.get(Exchange, exchange_id)
+        if (
+            exchange is None
+            or exchange.direction is not ExchangeDirection.INBOUND
+            or exchange.status not in FEEDABLE
+            or exchange.fed_at is not None
+            or exchange.purged_at is not None
+        ):
+            return None
+        source_format = exchange.format
+    after = 0
+    while True:
+        with session_scope(rt.engine) as session:
+            rows = session.execute(
+                select(StagedRecord.id, StagedRecord.data)
+                .where(StagedRecord.exchange_id == exchange_id, StagedRecord.id > after)
+                .order_by(StagedRecord.id)
+                .limit(CHUNK)
+            ).all()
+            if not rows:
+                break
+            after = rows[-1][0]
+            reports = [_extract(decode_record(rt.cipher, blob).get("canonical")) for _, blob in rows]
+            _apply(rt, session, exchange_id, source_format, [r for r in reports if r], report)
+    with session_scope(rt.engine) as session:
+        session.execute(update(Exchange).where(Exchange.id == exchange_id).values(fed_at=datetime.now(UTC)))
+        if report.findings or report.fvi_set:  # the cases changed: on record, with what changed
+            subject = f"exchange:{exchange_id}"
+            audit.append(session, actor=rt.actor, action="case_feed.applied", subject=subject, detail=report.as_dict())
+    if report.matched:
+        log.info("case feed", extra=report.as_dict())
+    return report
+
+
+def feed_pending(rt: Runtime, *, limit: int = 100) -> list[FeedReport]:
+    """Feed inbound exchanges taken in but not fed (oldest first): what a crash left behind."""
+    with session_scope(rt.engine) as session:
+        ids = list(
+            session.scalars(
+                select(Exchange.id)
+                .where(
+                    Exchange.direction == ExchangeDirection.INBOUND,
+                    Exchange.status.in_(FEEDABLE),
+                    Exchange.fed_at.is_(None),
+                    Exchange.purged_at.is_(None),
+                )
+                .order_by(Exchange.id)
+                .limit(limit)
+            )
+        )
+    return [r for r in (feed(rt, i) for i in ids) if r is not None]
+
+
+# --------------------------------------------------------------------------- matching
+
+
+Extracted = tuple[str, str | None, list[Finding], bool]  # ssn, agency code, findings, FVI-blocked
+
+
+def _apply(
+    rt: Runtime, session: Session, exchange_id: int, fmt: str, records: list[Extracted], report: FeedReport
+) -> None:
+    report.records += len(records)
+    bidx = rt.blind_index
+    keyed = [(bidx.ssn(ssn), agency, findings, blocked) for ssn, agency, findings, blocked in records]
+    people: dict[bytes, list[int]] = {}
+    for person_id, key in session.execute(
+        select(Person.id, Person.ssn_bidx).where(Person.ssn_bidx.in_({k for k, *_ in keyed}))
+    ):
+        if key is not None:
+            people.setdefault(key, []).append(person_id)
+    rows: list[tuple[Any, ...]] = []
+    blocked_people: set[int] = set()
+    for key, agency, findings, blocked in keyed:
+        matched = people.get(key)
+        if not matched:
+            continue
+        report.matched += 1
+        if blocked:
+            blocked_people.update(matched)
+        source = f"{fmt}:{agency}"[:32] if agency else fmt[:32]
+        for kind, as_of, content in findings:
+            plain = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+            mark = bidx.finding(kind.encode() + b"\x00" + source.encode() + b"\x00" + plain)
+            day = date.fromisoformat(as_of) if as_of else None
+            for person_id in matched:
+                blob = rt.cipher.encrypt(plain, FINDING_AAD)
+                rows.append((person_id, blob, rt.cipher.current_key_id, source, day, kind[:16], mark, exchange_id))
+    if rows:
+        conn = session.connection()
+        report.findings += executemany(conn, insert_sql(conn, "addresses", _COLUMNS, skip_existing=True), rows)
+    if blocked_people:
+        newly = session.execute(
+            update(Person).where(Person.id.in_(blocked_people), Person.fvi.is_(False)).values(fvi=True)
+        )
+        report.fvi_set += int(cast("CursorResult[Any]", newly).rowcount or 0)
+        audit.append(
+            session,
+            actor=rt.actor,
+            action="person.fvi_set",
+            subject=f"exchange:{exchange_id}",
+            detail={"person_ids": sorted(blocked_people), "source": fmt},
+        )
+
+
+# --------------------------------------------------------------------------- what each record reports
+
+
+def _extract(canonical: Any) -> Extracted | None:
+    """The SSN a record is about and what it says about where the person lives or works."""
+    if not isinstance(canonical, Mapping):
+        return None
+    kind = canonical.get("kind")
+    if kind == "new_hire":
+        employee, when = canonical["employee"], canonical.get("hire_date")
+        findings = [*_addresses(employee, when), ("employer", when, canonical["employer"])]
+        return _about(employee.get("ssn"), None, findings)
+    if kind == "wage_record":
+        return _about(canonical.get("employee_ssn"), None, [_wage_employer(canonical)])
+    if kind == "ui_claim":
+        when = canonical.get("claim_date") or canonical.get("processed_date")
+        findings = [("ui_benefit", when, _ui_benefit(canonical))]
+        if canonical.get("claimant_address"):
+            findings.append(_address(canonical["claimant_address"], when))
+        return _about(canonical.get("claimant_ssn"), None, findings)
+    if kind == "employer_ack":
+        employee = canonical["employee"]
+        when = canonical.get("termination_date")
+        findings = list(_addresses(employee, when))
+        if canonical.get("new_employer"):
+            findings.append(("employer", when, canonical["new_employer"]))
+        return _about(employee.get("ssn"), None, findings)
+    if kind == "locate_result":
+        return _locate(canonical)
+    return None
+
+
+def _locate(result: Mapping[str, Any]) -> Extracted | None:
+    person = result.get("person") or {}
+    when = result.get("date_reported")
+    findings = [_address(a, when) for a in result.get("addresses", [])]
+    findings += [("employer", e.get("as_of") or when, e) for e in result.get("employers", [])]
+    findings += _addresses(person, when)
+    findings += [("employer", e.get("as_of") or when, e) for e in person.get("employers", [])]
+    income = result.get("income")
+    if isinstance(income, Mapping):
+        nested = _extract(income)
+        if nested is not None:
+            findings += nested[2]
+    blocked = result.get("fvi") == "blocked"
+    ssn = person.get("ssn")
+    if not ssn or not (findings or blocked):
+        return None
+    return ssn, result.get("source_agency_code"), findings, blocked
+
+
+def _about(ssn: Any, agency: str | None, findings: list[Finding]) -> Extracted | None:
+    return (ssn, agency, findings, False) if isinstance(ssn, str) and ssn and findings else None
+
+
+def _addresses(person: Mapping[str, Any], when: str | None) -> list[Finding]:
+    return [_address(a, when) for a in person.get("addresses", [])]
+
+
+def _address(address: Mapping[str, Any], when: str | None) -> Finding:
+    return (address.get("address_type") or "residential", address.get("as_of") or when, address)
+
+
+def _wage_employer(w: Mapping[str, Any]) -> Finding:
+    employer: dict[str, Any] = {"kind": "employer"}
+    for key, to in (("employer_fein", "fein"), ("employer_state_ein", "state_ein"), ("employer_name", "name")):
+        if w.get(key):
+            employer[to] = w[key]
+    if w.get("employer_address"):
+        employer["addresses"] = [w["employer_address"]]
+    employer["reported_wages"] = [
+        {"kind": "quarter_wage", "year": w["year"], "quarter": w["quarter"], "amount": w["wage_amount"]}
+    ]
+    return "employer", w.get("processed_date") or _quarter_end(w["year"], w["quarter"]), employer
+
+
+def _ui_benefit(c: Mapping[str, Any]) -> dict[str, Any]:
+    keep = ("year", "quarter", "benefit_amount", "claim_date", "swa_state_fips")
+    return {"kind": "ui_benefit", **{k: c[k] for k in keep if c.get(k) is not None}}
+
+
+def _quarter_end(year: int, quarter: int) -> str:
+    return date(int(year), int(quarter) * 3, 31 if int(quarter) in (1, 4) else 30).isoformat()

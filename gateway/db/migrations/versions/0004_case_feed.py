@@ -1,0 +1,53 @@
+"""Case feed: a case's own record (orders, payment address) as encrypted JSON; on each address or
+employer found for a person, the exchange it came from and a keyed fingerprint of its content, unique
+per person, so the same finding reported again is not stored twice; ``exchanges.fed_at`` marks an
+inbound exchange whose records have been matched to cases.
+
+Written out in full rather than importing the models (see 0001).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("data_enc", sa.LargeBinary(), nullable=True))
+        batch.add_column(sa.Column("key_id", sa.Integer(), nullable=True))
+    with op.batch_alter_table("addresses") as batch:
+        batch.add_column(sa.Column("fingerprint", sa.LargeBinary(32), nullable=True))
+        batch.add_column(sa.Column("exchange_id", big_id, nullable=True))
+        batch.create_foreign_key(
+            "fk_addresses_exchange_id_exchanges", "exchanges", ["exchange_id"], ["id"], ondelete="SET NULL"
+        )
+        batch.create_unique_constraint("uq_addresses_person_id_fingerprint", ["person_id", "fingerprint"])
+    with op.batch_alter_table("exchanges") as batch:
+        batch.add_column(sa.Column("fed_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("exchanges") as batch:
+        batch.drop_column("fed_at")
+    with op.batch_alter_table("addresses") as batch:
+        batch.drop_constraint("uq_addresses_person_id_fingerprint", type_="unique")
+        batch.drop_constraint("fk_addresses_exchange_id_exchanges", type_="foreignkey")
+        batch.drop_column("exchange_id")
+        batch.drop_column("fingerprint")
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("key_id")
+        batch.drop_column("data_enc")
