@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +38,30 @@ def _api_role(value: str) -> str:
 ApiRole = Annotated[str, AfterValidator(_api_role)]
 
 
+class IwoIssuer(BaseModel):
+    """What the agency puts on every income withholding order it issues after a new-hire match
+    (``gateway.cases.iwo``), and the partner the orders go to (the e-IWO Portal, or an employer).
+
+    The federal form's defaults: withholding begins within 14 days, payments are sent within 7
+    business days, and the CCPA limit the agency applies when it knows no better (50 %)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    partner: str  # a partner whose outbound format is eiwo or eiwo-xml
+    issuing_state_name: str
+    governing_law_state_name: str | None = None  # default: the issuing state
+    government_official_name: str
+    official_title: str
+    payee_name: str  # the State Disbursement Unit
+    payee_address: dict[str, Any]  # a canonical Address
+    payee_fips: str
+    begin_withholding_within_days: int = Field(default=14, ge=0)
+    send_payment_within_days: int = Field(default=7, ge=0)
+    ccpa_limit_percent: int = Field(default=50, ge=50, le=65)
+    send_copy_to_employee: bool = True
+    timezone: str = "UTC"  # for the two business days
+
+
 class Settings(BaseSettings):
     """Gateway configuration. Unknown keys are an error: a mistyped ``key_dir`` must not pass silently."""
 
@@ -50,6 +74,8 @@ class Settings(BaseSettings):
     # API bearer tokens: SHA-256 (hex) of each token -> role. Only digests are configured, so the
     # settings never hold a usable secret; `csgate api token --role ROLE` makes a token and its line.
     api_tokens: dict[str, ApiRole] = {}
+    # income withholding orders issued after a new-hire match; none are issued without it
+    iwo: IwoIssuer | None = None
 
     @model_validator(mode="before")
     @classmethod

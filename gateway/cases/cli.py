@@ -110,3 +110,30 @@ def _summary(reported: dict[str, object]) -> str:
         return f"{reported.get('name') or ''} FEIN {reported.get('fein') or '-'}"
     parts = [reported.get(k) for k in ("line1", "line2", "city", "state", "zip5")]
     return ", ".join(str(p) for p in parts if p) or str(reported.get("kind"))
+
+
+@app.command()
+def iwos(
+    status: Annotated[str | None, typer.Option(help="pending | queued | failed")] = None,
+    queue: Annotated[bool, typer.Option("--queue", help="Queue the pending ones to the e-IWO partner now")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Income withholding notices new hires called for: due time, status, the outbound exchange."""
+    from gateway.cases import iwo
+
+    rt = runtime()
+    if queue:
+        exchange_id = iwo.queue_due(rt)
+        err_console().print(f"queued in exchange {exchange_id}" if exchange_id else "nothing queued (see alerts)")
+    rows = iwo.list_notices(rt, status=status)
+    columns = (
+        "id",
+        "case_id",
+        "document_tracking_id",
+        "employer_fein",
+        "status",
+        "due_at",
+        "exchange_id",
+        "error_code",
+    )
+    emit(rows, as_json, columns, "income withholding notices")

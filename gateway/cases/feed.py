@@ -14,6 +14,9 @@ record             what a matched participant gets
                    a result blocked by the Family Violence Indicator sets the participant's FVI
 =================  ==============================================================================
 
+A new hire matched to a case's noncustodial parent also makes the income withholding notice the
+case's order calls for (``gateway.cases.iwo``).
+
 Each finding keeps its source (the format, and the reporting agency where there is one) and its
 date: sources are weighed against each other, not overwritten. A finding already on the person (same
 content, by keyed fingerprint) is not stored again, so a resent file or the same employer reported
@@ -37,6 +40,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit
+from gateway.cases import iwo
 from gateway.db.models import Exchange, ExchangeDirection, ExchangeStatus, Person, StagedRecord
 from gateway.db.session import session_scope
 from gateway.exchanges.runtime import Runtime
@@ -59,6 +63,7 @@ class FeedReport:
     matched: int = 0  # of those, records whose SSN is a participant's
     findings: int = 0  # findings stored (new to the person)
     fvi_set: int = 0  # participants whose FVI a locate result set
+    iwos: int = 0  # income withholding notices a new hire called for (``gateway.cases.iwo``)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -67,6 +72,7 @@ class FeedReport:
             "matched": self.matched,
             "findings": self.findings,
             "fvi_set": self.fvi_set,
+            "iwos": self.iwos,
         }
 
 
@@ -84,7 +90,7 @@ def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
             or exchange.purged_at is not None
         ):
             return None
-        source_format = exchange.format
+        source_format, received_at = exchange.format, exchange.created_at
     after = 0
     while True:
         with session_scope(rt.engine) as session:
@@ -98,10 +104,10 @@ def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
                 break
             after = rows[-1][0]
             reports = [_extract(decode_record(rt.cipher, blob).get("canonical")) for _, blob in rows]
-            _apply(rt, session, exchange_id, source_format, [r for r in reports if r], report)
+            _apply(rt, session, (exchange_id, source_format, received_at), [r for r in reports if r], report)
     with session_scope(rt.engine) as session:
         session.execute(update(Exchange).where(Exchange.id == exchange_id).values(fed_at=datetime.now(UTC)))
-        if report.findings or report.fvi_set:  # the cases changed: on record, with what changed
+        if report.findings or report.fvi_set or report.iwos:  # the cases changed: on record, with what changed
             subject = f"exchange:{exchange_id}"
             audit.append(session, actor=rt.actor, action="case_feed.applied", subject=subject, detail=report.as_dict())
     if report.matched:
@@ -131,15 +137,21 @@ def feed_pending(rt: Runtime, *, limit: int = 100) -> list[FeedReport]:
 # --------------------------------------------------------------------------- matching
 
 
-Extracted = tuple[str, str | None, list[Finding], bool]  # ssn, agency code, findings, FVI-blocked
+# ssn, agency code, findings, FVI-blocked, and the new-hire report it is or carries (an e-IWO is due)
+Extracted = tuple[str, str | None, list[Finding], bool, Mapping[str, Any] | None]
 
 
 def _apply(
-    rt: Runtime, session: Session, exchange_id: int, fmt: str, records: list[Extracted], report: FeedReport
+    rt: Runtime,
+    session: Session,
+    exchange: tuple[int, str, datetime],
+    records: list[Extracted],
+    report: FeedReport,
 ) -> None:
+    exchange_id, fmt, received_at = exchange
     report.records += len(records)
     bidx = rt.blind_index
-    keyed = [(bidx.ssn(ssn), agency, findings, blocked) for ssn, agency, findings, blocked in records]
+    keyed = [(bidx.ssn(ssn), agency, findings, blocked, hire) for ssn, agency, findings, blocked, hire in records]
     people: dict[bytes, list[int]] = {}
     for person_id, key in session.execute(
         select(Person.id, Person.ssn_bidx).where(Person.ssn_bidx.in_({k for k, *_ in keyed}))
@@ -148,13 +160,16 @@ def _apply(
             people.setdefault(key, []).append(person_id)
     rows: list[tuple[Any, ...]] = []
     blocked_people: set[int] = set()
-    for key, agency, findings, blocked in keyed:
+    hires: list[tuple[list[int], Mapping[str, Any]]] = []
+    for key, agency, findings, blocked, hire in keyed:
         matched = people.get(key)
         if not matched:
             continue
         report.matched += 1
         if blocked:
             blocked_people.update(matched)
+        if hire is not None:
+            hires.append((matched, hire))
         source = f"{fmt}:{agency}"[:32] if agency else fmt[:32]
         for kind, as_of, content in findings:
             plain = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
@@ -166,6 +181,10 @@ def _apply(
     if rows:
         conn = session.connection()
         report.findings += executemany(conn, insert_sql(conn, "addresses", _COLUMNS, skip_existing=True), rows)
+    for matched, hire in hires:
+        report.iwos += iwo.create(
+            rt, session, exchange_id=exchange_id, received_at=received_at, person_ids=matched, new_hire=hire
+        )
     if blocked_people:
         newly = session.execute(
             update(Person).where(Person.id.in_(blocked_people), Person.fvi.is_(False)).values(fvi=True)
@@ -191,7 +210,7 @@ def _extract(canonical: Any) -> Extracted | None:
     if kind == "new_hire":
         employee, when = canonical["employee"], canonical.get("hire_date")
         findings = [*_addresses(employee, when), ("employer", when, canonical["employer"])]
-        return _about(employee.get("ssn"), None, findings)
+        return _about(employee.get("ssn"), None, findings, canonical)
     if kind == "wage_record":
         return _about(canonical.get("employee_ssn"), None, [_wage_employer(canonical)])
     if kind == "ui_claim":
@@ -228,11 +247,14 @@ def _locate(result: Mapping[str, Any]) -> Extracted | None:
     ssn = person.get("ssn")
     if not ssn or not (findings or blocked):
         return None
-    return ssn, result.get("source_agency_code"), findings, blocked
+    hire = income if isinstance(income, Mapping) and income.get("kind") == "new_hire" else None
+    return ssn, result.get("source_agency_code"), findings, blocked, hire
 
 
-def _about(ssn: Any, agency: str | None, findings: list[Finding]) -> Extracted | None:
-    return (ssn, agency, findings, False) if isinstance(ssn, str) and ssn and findings else None
+def _about(
+    ssn: Any, agency: str | None, findings: list[Finding], hire: Mapping[str, Any] | None = None
+) -> Extracted | None:
+    return (ssn, agency, findings, False, hire) if isinstance(ssn, str) and ssn and findings else None
 
 
 def _addresses(person: Mapping[str, Any], when: str | None) -> list[Finding]:

@@ -304,6 +304,32 @@ class Address(Base):
     exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
 
 
+class IwoNotice(Base):
+    """An income withholding order a new-hire match calls for (``gateway.cases.iwo``): the canonical
+    order as encrypted JSON, due two business days after the new hire reached the agency, ``pending``
+    until queued to the e-IWO partner (``queued``, with that outbound exchange) or refused by the
+    format (``failed``, with the code). ``document_tracking_id`` is how the employer's acknowledgment
+    finds it; it carries no personal data."""
+
+    __tablename__ = "iwo_notices"
+    __table_args__ = (Index(None, "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("persons.id", ondelete="CASCADE"))
+    document_tracking_id: Mapped[str] = mapped_column(String(30), unique=True)
+    employer_fein: Mapped[str] = mapped_column(String(9))
+    data_enc: Mapped[bytes]
+    key_id: Mapped[int]
+    source_exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # pending | queued | failed
+    exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    queued_at: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     """One leaf of the tamper-evident audit log (RFC 9162 style Merkle tree).
 

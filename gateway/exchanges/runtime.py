@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from gateway.config import Settings, get_settings
+from gateway.config import IwoIssuer, Settings, get_settings
 from gateway.db.session import make_engine
 from gateway.security.fieldcrypt import BlindIndex, FieldCipher
 from gateway.security.keystore import KeyStore
@@ -27,6 +27,7 @@ class Runtime:
     blind_index: BlindIndex
     chunk_size: int = DEFAULT_CHUNK
     actor: str = "gateway"
+    iwo: IwoIssuer | None = None  # income withholding after new-hire matches (``gateway.cases.iwo``)
 
     @classmethod
     def from_settings(
@@ -43,6 +44,7 @@ class Runtime:
             cipher=store.cipher(),
             blind_index=store.blind_index(),
             actor=actor,
+            iwo=settings.iwo,
         )
 
     def acting_as(self, actor: str) -> Runtime:

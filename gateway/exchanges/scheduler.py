@@ -12,8 +12,9 @@ once. A slot fired twice around a change of leader is queued once (UNIQUE partne
 On SQLite (one machine) the lock is a file lock, which keeps a second instance from scheduling.
 
 The leader also does the housekeeping: overdue acknowledgments raise alerts, inbound exchanges a
-crash left unfed go to the case feed, the audit log gets a signed checkpoint when it has grown, and
-every ``retention_interval`` seconds each partner's retention is applied
+crash left unfed go to the case feed, income withholding notices new hires called for are queued
+to the e-IWO partner (and alerted when late), the audit log gets a signed checkpoint when it has
+grown, and every ``retention_interval`` seconds each partner's retention is applied
 (``gateway.exchanges.retention``).
 """
 
@@ -34,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from gateway.audit import log as audit
 from gateway.audit.signing import CheckpointSigner
-from gateway.cases import feed
+from gateway.cases import feed, iwo
 from gateway.db.models import WorkStatus
 from gateway.db.session import session_scope
 from gateway.errors import ConfigError, PermanentTransportError, RetriableTransportError
@@ -177,10 +178,13 @@ class Scheduler:
 
     def housekeeping(self) -> None:
         """Overdue acknowledgments → alerts; inbound exchanges a crash left unfed → the case feed;
+        pending income withholding notices → queued to the e-IWO partner, late ones alerted;
         retention when due; a signed audit checkpoint when the log grew (last, so it covers the
         entries the others wrote)."""
         outbound.check_overdue(self.rt)
         feed.feed_pending(self.rt)
+        iwo.queue_due(self.rt)
+        iwo.check_overdue(self.rt)
         if time.monotonic() >= self._retention_due:
             retention.purge(self.rt)
             self._retention_due = time.monotonic() + self.retention_interval

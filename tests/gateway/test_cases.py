@@ -130,7 +130,14 @@ def test_new_hires_reach_the_matched_participants_once(rt: Runtime) -> None:
     # the employee's home address
     assert sorted(rows) == [(role, kind, "new-hire") for role in ("CP", "NCP") for kind in ("employer", "residential")]
     [entry] = _actions(rt, "case_feed.applied")
-    assert entry.detail == {"exchange_id": exchange_id, "records": 5, "matched": 2, "findings": 4, "fvi_set": 0}
+    assert entry.detail == {
+        "exchange_id": exchange_id,
+        "records": 5,
+        "matched": 2,
+        "findings": 4,
+        "fvi_set": 0,
+        "iwos": 0,
+    }
 
     assert feed.feed(rt, exchange_id) is None  # fed already
     with session_scope(rt.engine) as session:

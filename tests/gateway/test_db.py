@@ -43,6 +43,7 @@ TABLES = {
     "audit_checkpoints",
     "work_items",
     "alerts",
+    "iwo_notices",
     "ack_expectations",
 }
 SHA = "ab" * 32

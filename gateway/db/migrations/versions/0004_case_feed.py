@@ -1,7 +1,8 @@
 """Case feed: a case's own record (orders, payment address) as encrypted JSON; on each address or
 employer found for a person, the exchange it came from and a keyed fingerprint of its content, unique
 per person, so the same finding reported again is not stored twice; ``exchanges.fed_at`` marks an
-inbound exchange whose records have been matched to cases.
+inbound exchange whose records have been matched to cases; ``iwo_notices`` holds the income
+withholding orders a new-hire match calls for, until they are queued to the employer.
 
 Written out in full rather than importing the models (see 0001).
 
@@ -38,9 +39,44 @@ def upgrade() -> None:
         batch.create_unique_constraint("uq_addresses_person_id_fingerprint", ["person_id", "fingerprint"])
     with op.batch_alter_table("exchanges") as batch:
         batch.add_column(sa.Column("fed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "iwo_notices",
+        sa.Column("id", big_id, nullable=False),
+        sa.Column("case_id", big_id, nullable=False),
+        sa.Column("person_id", big_id, nullable=False),
+        sa.Column("document_tracking_id", sa.String(30), nullable=False),
+        sa.Column("employer_fein", sa.String(9), nullable=False),
+        sa.Column("data_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("key_id", sa.Integer(), nullable=False),
+        sa.Column("source_exchange_id", big_id, nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("exchange_id", big_id, nullable=True),
+        sa.Column("error_code", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_iwo_notices_case_id_cases", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name="fk_iwo_notices_person_id_persons", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_exchange_id"],
+            ["exchanges.id"],
+            name="fk_iwo_notices_source_exchange_id_exchanges",
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exchange_id"], ["exchanges.id"], name="fk_iwo_notices_exchange_id_exchanges", ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_iwo_notices"),
+        sa.UniqueConstraint("document_tracking_id", name="uq_iwo_notices_document_tracking_id"),
+    )
+    op.create_index("ix_iwo_notices_status", "iwo_notices", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_iwo_notices_status", table_name="iwo_notices")
+    op.drop_table("iwo_notices")
     with op.batch_alter_table("exchanges") as batch:
         batch.drop_column("fed_at")
     with op.batch_alter_table("addresses") as batch:
