@@ -16,7 +16,14 @@
    envelope, checks the payments file, and answers with a signed, encrypted receipt in its SFTP
    outbox. The gateway's next pull verifies the receipt and matches it to the outbound exchange
    by the file's SHA-256: acknowledged.
-5. A signed audit checkpoint, then the exchange log and ``audit verify``. Exit 0 only if every
+5. The case feed: the state's case extract is loaded (``csgate cases import``); an employer's
+   new-hire report dropped into the ``sdnh`` folder is picked up on its slot, and the new hires who
+   are case participants get their employer and address on the case. The one who owes support gets
+   an income withholding order, due in two business days: the scheduler queues it as a flat e-IWO
+   file to ``eiwo-portal`` (a folder), which takes it on its next slot. The case is then read as
+   its caseworker would (``csgate cases show``): the custodial parent, protected by the Family
+   Violence Indicator, is withheld.
+6. A signed audit checkpoint, then the exchange log and ``audit verify``. Exit 0 only if every
    step happened.
 
 Everything is real: files, keys, envelopes, SFTP, database, scheduler. Nothing is mocked.
@@ -49,6 +56,7 @@ from adapters.base import Parsed, Rejected
 from adapters.errors import FileStructureError
 from gateway.audit import log as audit
 from gateway.audit.signing import CheckpointSigner
+from gateway.cases import disclosure, iwo, registry
 from gateway.config import get_settings
 from gateway.db import migrate
 from gateway.db.models import ExchangeDirection, StagedRecord
@@ -66,6 +74,44 @@ from gateway.security.keystore import KeyStore
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "fixtures" / "employer" / "nacha-ded" / "ded-five-cases.ach"
+NEW_HIRES = ROOT / "fixtures" / "employer" / "new-hire" / "nh-five-employees.txt"
+# The state's case extract: synthetic people whose SSNs are among the new hires of NEW_HIRES.
+CASES: list[dict[str, Any]] = [
+    {
+        "caseworker": "cw-0412",
+        "case": {
+            "case_id": "AK-2026-000100",
+            "fips": "0200000",
+            "case_type": "IV-D",
+            "participants": [
+                {"role": "NCP", "ssn": "212345671", "name": {"first": "ALEX", "last": "TESTER"}, "dob": "1988-04-02"},
+                {
+                    "role": "CP",
+                    "ssn": "401223344",
+                    "name": {"first": "BLAIR", "last": "TESTER"},
+                    "family_violence": True,
+                },
+                {"role": "CHILD", "name": {"first": "CASEY", "last": "TESTER"}, "dob": "2017-09-30"},
+            ],
+            "orders": [
+                {
+                    "order_id": "3AN-26-00100CI",
+                    "current_support": {"amount": "412.00", "frequency": "monthly"},
+                    "past_due_support": {"amount": "80.00", "frequency": "monthly"},
+                }
+            ],
+        },
+    }
+]
+ISSUER = {  # what the agency puts on the income withholding orders it issues (`[iwo]` in the config)
+    "partner": "eiwo-portal",
+    "issuing_state_name": "Alaska",
+    "government_official_name": "PAT OFFICIAL",
+    "official_title": "DIRECTOR, CHILD SUPPORT SERVICES",
+    "payee_name": "ALASKA CSSD",
+    "payee_address": {"line1": "PO BOX 102760", "city": "ANCHORAGE", "state": "AK", "zip5": "99510"},
+    "payee_fips": "0200000",
+}
 CRON = "*/2 * * * * *"  # every two seconds
 WAIT = 40.0  # seconds: every wait is bounded
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
@@ -116,6 +162,45 @@ certificate = "{sdu_cert}"
 [partner.ack]
 format = "receipt"
 deadline_hours = 4
+
+[[partner]]
+id = "sdnh"
+name = "State Directory of New Hires (employer reports)"
+kind = "employer"
+schedule = "{cron}"
+retention_days = 2555
+
+[partner.formats]
+inbound = ["new-hire"]
+
+[partner.transport]
+url = "file://{sdnh}"
+inbound_dir = "outbox"
+outbound_dir = "inbox"
+done_dir = "done"
+
+[partner.keys]
+envelope = false
+
+[[partner]]
+id = "eiwo-portal"
+name = "e-IWO Portal"
+kind = "federal"
+schedule = "{cron}"
+retention_days = 2555
+
+[partner.formats]
+inbound = ["eiwo-ack"]
+outbound = ["eiwo"]
+
+[partner.transport]
+url = "file://{portal}"
+inbound_dir = "outbox"
+outbound_dir = "inbox"
+done_dir = "done"
+
+[partner.keys]
+envelope = false
 """
 
 
@@ -228,11 +313,12 @@ def run(data_dir: Path) -> int:
     os.environ.pop("CSGATE_DATABASE_URL", None)
     os.environ.pop("CSGATE_KEY_DIR", None)
     os.environ.pop("CSGATE_CONFIG", None)
+    os.environ["CSGATE_IWO"] = orjson.dumps(ISSUER).decode()
 
     get_settings.cache_clear()
     settings = get_settings()
     started = time.monotonic()
-    console.rule("[bold]csgate demo: a scheduled exchange between two partners")
+    console.rule("[bold]csgate demo: scheduled exchanges with four partners and the case feed")
 
     step(f"data directory {data_dir}: `csgate db upgrade`")
     migrate.upgrade(settings.database_url)
@@ -252,6 +338,9 @@ def run(data_dir: Path) -> int:
         (sftp_root / folder).mkdir(parents=True)
     acme = data_dir / "partners" / "acme-payroll"
     (acme / "outbox").mkdir(parents=True)
+    sdnh, portal = data_dir / "partners" / "sdnh", data_dir / "partners" / "eiwo-portal"
+    for path in (sdnh / "outbox", portal / "outbox", portal / "inbox"):
+        path.mkdir(parents=True)
     host_key, _, authorized = ssh_keys(sdu_dir / "ssh", settings.key_dir)
     adapters.available()
 
@@ -264,7 +353,13 @@ def run(data_dir: Path) -> int:
         partners_file = data_dir / "partners.toml"
         partners_file.write_text(
             PARTNERS.format(
-                cron=CRON, acme=acme, port=port, known_hosts=known_hosts, sdu_cert=sdu_keys.root / "00001" / "cert.pem"
+                cron=CRON,
+                acme=acme,
+                port=port,
+                known_hosts=known_hosts,
+                sdu_cert=sdu_keys.root / "00001" / "cert.pem",
+                sdnh=sdnh,
+                portal=portal,
             )
         )
         with session_scope(runtime.engine) as session:
@@ -281,7 +376,7 @@ def run(data_dir: Path) -> int:
             desk = SduDesk(sftp_root, sdu_keys.identity(), ours.certificate())
             scheduler.start()
             try:
-                outcome = exchange(runtime, scheduler, desk, acme)
+                outcome = exchange(runtime, scheduler, desk, acme) and case_feed(runtime, sdnh, portal)
             finally:
                 scheduler.stop()
         with session_scope(runtime.engine) as session:
@@ -364,6 +459,58 @@ def exchange(runtime: Runtime, scheduler: Scheduler, desk: SduDesk, acme: Path) 
         f"acknowledged ({detail['acknowledgment'] if detail else {}})"
     )
     return True
+
+
+def case_feed(runtime: Runtime, sdnh: Path, portal: Path) -> bool:
+    """Step 5 of the module docstring; True when the withholding order reached the portal's folder."""
+    report = registry.import_cases(runtime, enumerate(CASES, start=1))
+    step(
+        f"case extract loaded: {report.cases_added} case, {report.persons_added} participants, "
+        "personal fields encrypted (`csgate cases import`)"
+    )
+    tmp = sdnh / "outbox" / f".{NEW_HIRES.name}.part"
+    shutil.copyfile(NEW_HIRES, tmp)
+    tmp.rename(sdnh / "outbox" / NEW_HIRES.name)
+    step(f"\\[sdnh] an employer's new-hire report {NEW_HIRES.name} dropped into the folder")
+
+    def notices() -> list[dict[str, Any]]:
+        return iwo.list_notices(runtime)
+
+    wait_for("the new-hire match", lambda: bool(notices()))
+    [notice] = notices()
+    console.print(
+        f"  picked up and matched to the case: the parent who owes support was hired by FEIN {notice['employer_fein']}"
+    )
+    console.print(f"  income withholding notice {notice['document_tracking_id']} due {notice['due_at']}")
+
+    def delivered_files() -> list[Path]:
+        return [p for p in (portal / "inbox").iterdir() if not p.name.startswith(".")]  # a dot file is mid-upload
+
+    wait_for("the e-IWO's delivery", lambda: bool(delivered_files()))
+    [delivered] = delivered_files()
+    orders = [
+        r.canonical
+        for r in adapters.get("eiwo").parse(io.BytesIO(delivered.read_bytes()))
+        if isinstance(r, Parsed) and r.type == "detail"
+    ]
+    step(
+        f"e-IWO file {delivered.name} delivered to eiwo-portal on its slot: {len(orders)} order "
+        f"({', '.join(o.action.value for o in orders if o is not None)}), within the two business days"
+    )
+    view = disclosure.whereabouts(
+        runtime, CASES[0]["case"]["case_id"], disclosure.Requester("demo:cw-0412", "caseworker", "cw-0412")
+    )
+    step(f"case {view['case_id']} as its caseworker reads it (`csgate cases show`, audited):")
+    for person in view["participants"]:
+        found = (
+            "withheld: family violence indicator"
+            if "withheld" in person
+            else (", ".join(f"{f['kind']} from {f['source']}" for f in person["findings"]) or "nothing reported yet")
+        )
+        last4 = person["ssn_last4"] or "----"
+        who = f"{person['role']:5} {person['first_name']} {person['last_name']} (SSN ...{last4})"
+        console.print(f"  {who}: {found}")
+    return len(orders) == 1
 
 
 def main(argv: list[str] | None = None) -> None:

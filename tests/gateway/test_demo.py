@@ -1,5 +1,7 @@
 """`make demo` end to end: a real scheduled exchange between a folder partner and an SFTP partner
-with envelopes, acknowledged, the exchange log printed and the audit log verified; exit 0."""
+with envelopes, acknowledged; a new-hire report matched to a case, its income withholding order
+delivered to the e-IWO partner, the case read with the protected parent withheld; the exchange log
+printed and the audit log verified; exit 0."""
 
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ def test_demo_runs_a_scheduled_exchange_end_to_end(tmp_path: Path) -> None:
         "at revision 0004",
         "picked up on a scheduled slot",
         "acknowledged ({'accepted': 1})",
+        "case extract loaded: 1 case, 3 participants",
+        "income withholding notice NH",
+        "delivered to eiwo-portal on its slot: 1 order (ORG)",
+        "CP    BLAIR TESTER (SSN ...3344): withheld: family violence indicator",
+        "NCP   ALEX TESTER (SSN ...5671): employer from new-hire",
         "audit log OK",
         "entry 0 included",
         "open alerts: 0",
@@ -36,3 +43,4 @@ def test_demo_runs_a_scheduled_exchange_end_to_end(tmp_path: Path) -> None:
         assert line in out, line
     log = (tmp_path / "demo" / "gateway.log").read_text()
     assert '"msg":"schedule fired"' in log and "212345671" not in log and "SAMPLEJAN" not in log
+    assert "TESTER" not in log and "401223344" not in log
