@@ -137,3 +137,33 @@ def iwos(
         "error_code",
     )
     emit(rows, as_json, columns, "income withholding notices")
+
+
+@app.command()
+def locate(
+    case_id: str,
+    person_id: Annotated[int, typer.Argument(help="The participant's id (`csgate cases show --json`)")],
+    partner: Annotated[list[str], typer.Option("--partner", help="A locate partner (fcr-input), repeatable")],
+    source: Annotated[list[str] | None, typer.Option("--source", help="FCR source codes; default ALL")] = None,
+) -> None:
+    """Ask the locate sources where a participant lives and works; the answers reach the case by the feed."""
+    from gateway.cases import disclosure
+    from gateway.cases import locate as locate_module
+    from gateway.errors import AccessDenied, ConfigError
+
+    requester = disclosure.Requester(f"cli:{getpass.getuser()}", "admin")
+    try:
+        queued = locate_module.request(
+            runtime(), case_id, person_id, requester, partners=partner, sources=source or ["ALL"]
+        )
+    except disclosure.CaseNotFound as exc:
+        err_console().print(str(exc), markup=False)
+        raise typer.Exit(EXIT_NOT_FOUND) from None
+    except (AccessDenied, ConfigError) as exc:
+        err_console().print(f"refused: {exc.message}", markup=False)
+        raise typer.Exit(EXIT_REFUSED) from None
+    except ValueError as exc:
+        err_console().print(f"usage: {exc}", markup=False)
+        raise typer.Exit(64) from None
+    for name, exchange_id in queued.items():
+        typer.echo(f"locate request queued to {name}: exchange {exchange_id}")

@@ -71,16 +71,25 @@ def whereabouts(
     raise AccessDenied(why)
 
 
-def _refusal(case: Case, requester: Requester, override: str | None) -> str | None:
+def refusal(case: Case, requester: Requester) -> str | None:
+    """Why ``requester`` may not act on ``case`` (read it, ask for a locate), or None: its caseworker and
+    an admin may."""
     if requester.role == "caseworker":
         if requester.caseworker is None or requester.caseworker != case.caseworker:
             return "not the case's caseworker"
-        if override is not None:
-            return "only an admin may lift the family violence indicator"
         return None
     if requester.role != "admin":
         return f"role {requester.role} may not read case participants"
-    if override is not None and not COURT_ORDER.fullmatch(override):
+    return None
+
+
+def _refusal(case: Case, requester: Requester, override: str | None) -> str | None:
+    why = refusal(case, requester)
+    if why is not None or override is None:
+        return why
+    if requester.role != "admin":
+        return "only an admin may lift the family violence indicator"
+    if not COURT_ORDER.fullmatch(override):
         return "an override needs the court order's reference (3-64 letters, digits, ./:- and spaces)"
     return None
 

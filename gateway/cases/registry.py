@@ -170,6 +170,7 @@ def _fill(rt: Runtime, row: Person, person: CanonicalPerson) -> None:
     row.last_name_enc = cipher.encrypt_str(person.name.last, LAST_AAD) if person.name and person.name.last else None
     row.dob_enc = cipher.encrypt_str(person.dob.isoformat(), DOB_AAD) if person.dob else None
     row.key_id = cipher.current_key_id
+    row.member_id = person.member_id[:15] if person.member_id else row.member_id
     row.fvi = bool(row.fvi) or person.family_violence  # sticky: see the module docstring
 
 

@@ -280,6 +280,7 @@ class Person(_Timestamps, Base):
     dob_enc: Mapped[bytes | None]
     key_id: Mapped[int]
     fvi: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    member_id: Mapped[str | None] = mapped_column(String(15))  # 0004: the state's person id (FCR Member ID)
 
 
 class Address(Base):

@@ -132,6 +132,12 @@ def test_case_whereabouts_for_the_cases_caseworker_only(client: httpx.Client, rt
     assert client.get("/cases/C-9/whereabouts", headers=bearer("admin-token")).status_code == 404
     lifted = client.get("/cases/C-2/whereabouts", params={"court_order": "CV-2026-7"}, headers=bearer("admin-token"))
     assert lifted.status_code == 200
+    person_id = mine.json()["participants"][0]["person_id"]
+    ask = {"person_id": person_id, "partners": ["acme"]}  # acme sends NACHA: no locate partner
+    assert client.post("/cases/C-1/locate", json=ask, headers=bearer("caseworker-token")).status_code == 422
+    assert client.post("/cases/C-2/locate", json=ask, headers=bearer("caseworker-token")).status_code == 403
+    bad = client.post("/cases/C-1/locate", json={**ask, "sources": ["all"]}, headers=bearer("caseworker-token"))
+    assert bad.status_code == 422 and "sources" in bad.json()["detail"]
     with session_scope(rt.engine) as session:
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action.like("disclosure%")).order_by(AuditEntry.seq)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import Authenticated, RuntimeDep
 from gateway.cases import disclosure
+from gateway.cases import locate as locate_module
+from gateway.errors import ConfigError
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -27,3 +30,28 @@ def whereabouts(
         return disclosure.whereabouts(rt, case_id, requester, override=court_order)
     except disclosure.CaseNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}") from None
+
+
+class LocateAsk(BaseModel):
+    """Which participant to find, through which partners, from which FCR sources."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int
+    partners: list[str] = Field(min_length=1, max_length=8)
+    sources: list[str] = Field(default_factory=lambda: ["ALL"], min_length=1, max_length=8)
+
+
+@router.post("/{case_id}/locate", status_code=status.HTTP_202_ACCEPTED)
+def locate(rt: RuntimeDep, principal: Authenticated, case_id: str, ask: LocateAsk) -> dict[str, int]:
+    """Queue a locate request for one participant to each partner; partner → outbound exchange id.
+    What the sources find comes back through the case feed."""
+    requester = disclosure.Requester(principal.actor, principal.role, principal.caseworker)
+    try:
+        return locate_module.request(rt, case_id, ask.person_id, requester, partners=ask.partners, sources=ask.sources)
+    except disclosure.CaseNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except ConfigError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.message) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

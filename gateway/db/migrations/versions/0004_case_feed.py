@@ -1,4 +1,5 @@
-"""Case feed: a case's own record (orders, payment address) as encrypted JSON; on each address or
+"""Case feed: a case's own record (orders, payment address) as encrypted JSON; a participant's
+member id (the state's person id the FCR knows it by); on each address or
 employer found for a person, the exchange it came from and a keyed fingerprint of its content, unique
 per person, so the same finding reported again is not stored twice; ``exchanges.fed_at`` marks an
 inbound exchange whose records have been matched to cases; ``iwo_notices`` holds the income
@@ -30,6 +31,8 @@ def upgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("data_enc", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("key_id", sa.Integer(), nullable=True))
+    with op.batch_alter_table("persons") as batch:
+        batch.add_column(sa.Column("member_id", sa.String(15), nullable=True))
     with op.batch_alter_table("addresses") as batch:
         batch.add_column(sa.Column("fingerprint", sa.LargeBinary(32), nullable=True))
         batch.add_column(sa.Column("exchange_id", big_id, nullable=True))
@@ -84,6 +87,8 @@ def downgrade() -> None:
         batch.drop_constraint("fk_addresses_exchange_id_exchanges", type_="foreignkey")
         batch.drop_column("exchange_id")
         batch.drop_column("fingerprint")
+    with op.batch_alter_table("persons") as batch:
+        batch.drop_column("member_id")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("key_id")
         batch.drop_column("data_enc")
