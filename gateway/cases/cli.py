@@ -62,7 +62,7 @@ def feed(
     else:
         one = feed_module.feed(rt, exchange_id)
         reports = [one] if one is not None else []
-    columns = ("exchange_id", "records", "matched", "findings", "fvi_set")
+    columns = ("exchange_id", "matched", "findings", "fvi_set", "iwos")
     emit([r.as_dict() for r in reports], as_json, columns, "case feed")
 
 

@@ -39,18 +39,27 @@ import orjson
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from adapters.base import Parsed
+from adapters.canonical import EmployerAck, LocateResult, NewHire, UIClaim, WageRecord
 from gateway.audit import log as audit
 from gateway.cases import iwo
 from gateway.db.models import Exchange, ExchangeDirection, ExchangeStatus, Person, StagedRecord
 from gateway.db.session import session_scope
 from gateway.exchanges.runtime import Runtime
 from gateway.exchanges.staging import decode_record, executemany, insert_sql
+from gateway.security.fieldcrypt import BlindIndex
 
 log = logging.getLogger(__name__)
 
 FINDING_AAD = "addresses.data_enc"
 CHUNK = 1000  # staged records read and matched per transaction
 FEEDABLE = (ExchangeStatus.PROCESSED, ExchangeStatus.PARTIAL)
+# Formats whose records can say where a person lives or works (the kinds of the table above). Any other
+# exchange (payments, receipts, orders we sent) is marked fed without reading back its records, which
+# would cost intake a decryption per record for nothing.
+FORMATS = frozenset(
+    {"new-hire", "ndnh-w4", "ndnh-qw", "ndnh-qw-ebcdic", "ndnh-ui", "ndnh-ui-ebcdic", "fcr-response", "eiwo-ack"}
+)
 _COLUMNS = ("person_id", "data_enc", "key_id", "source", "as_of", "kind", "fingerprint", "exchange_id")
 
 Finding = tuple[str, str | None, Mapping[str, Any]]  # kind, as-of date (ISO), canonical JSON
@@ -59,8 +68,7 @@ Finding = tuple[str, str | None, Mapping[str, Any]]  # kind, as-of date (ISO), c
 @dataclass(slots=True)
 class FeedReport:
     exchange_id: int
-    records: int = 0  # records that report a location or income
-    matched: int = 0  # of those, records whose SSN is a participant's
+    matched: int = 0  # records about a case participant (by SSN)
     findings: int = 0  # findings stored (new to the person)
     fvi_set: int = 0  # participants whose FVI a locate result set
     iwos: int = 0  # income withholding notices a new hire called for (``gateway.cases.iwo``)
@@ -68,7 +76,6 @@ class FeedReport:
     def as_dict(self) -> dict[str, int]:
         return {
             "exchange_id": self.exchange_id,
-            "records": self.records,
             "matched": self.matched,
             "findings": self.findings,
             "fvi_set": self.fvi_set,
@@ -92,19 +99,37 @@ def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
             return None
         source_format, received_at = exchange.format, exchange.created_at
     after = 0
-    while True:
+    participants = select(Person.ssn_bidx).where(Person.ssn_bidx.is_not(None))
+    while source_format in FORMATS:
         with session_scope(rt.engine) as session:
-            rows = session.execute(
-                select(StagedRecord.id, StagedRecord.data)
-                .where(StagedRecord.exchange_id == exchange_id, StagedRecord.id > after)
-                .order_by(StagedRecord.id)
-                .limit(CHUNK)
-            ).all()
-            if not rows:
+            ids = list(
+                session.scalars(
+                    select(StagedRecord.id)
+                    .where(
+                        StagedRecord.exchange_id == exchange_id,
+                        StagedRecord.id > after,
+                        StagedRecord.subject_bidx.in_(participants),
+                    )
+                    .order_by(StagedRecord.id)
+                    .limit(CHUNK)
+                )
+            )
+            if not ids:
                 break
-            after = rows[-1][0]
-            reports = [_extract(decode_record(rt.cipher, blob).get("canonical")) for _, blob in rows]
-            _apply(rt, session, (exchange_id, source_format, received_at), [r for r in reports if r], report)
+            after = ids[-1]
+            matched: dict[int, tuple[bytes, list[int]]] = {}
+            for staged_id, blob, person_id in session.execute(
+                select(StagedRecord.id, StagedRecord.data, Person.id)
+                .join(Person, Person.ssn_bidx == StagedRecord.subject_bidx)
+                .where(StagedRecord.id.in_(ids))
+            ):
+                matched.setdefault(staged_id, (blob, []))[1].append(person_id)
+            records = [
+                (extracted, people)
+                for blob, people in matched.values()
+                if (extracted := _extract(decode_record(rt.cipher, blob).get("canonical"))) is not None
+            ]
+            _apply(rt, session, (exchange_id, source_format, received_at), records, report)
     with session_scope(rt.engine) as session:
         session.execute(update(Exchange).where(Exchange.id == exchange_id).values(fed_at=datetime.now(UTC)))
         if report.findings or report.fvi_set or report.iwos:  # the cases changed: on record, with what changed
@@ -145,26 +170,16 @@ def _apply(
     rt: Runtime,
     session: Session,
     exchange: tuple[int, str, datetime],
-    records: list[Extracted],
+    records: list[tuple[Extracted, list[int]]],
     report: FeedReport,
 ) -> None:
+    """Store what ``records`` (each with the participants its SSN is) report; set FVIs; make e-IWOs."""
     exchange_id, fmt, received_at = exchange
-    report.records += len(records)
     bidx = rt.blind_index
-    keyed = [(bidx.ssn(ssn), agency, findings, blocked, hire) for ssn, agency, findings, blocked, hire in records]
-    people: dict[bytes, list[int]] = {}
-    for person_id, key in session.execute(
-        select(Person.id, Person.ssn_bidx).where(Person.ssn_bidx.in_({k for k, *_ in keyed}))
-    ):
-        if key is not None:
-            people.setdefault(key, []).append(person_id)
     rows: list[tuple[Any, ...]] = []
     blocked_people: set[int] = set()
     hires: list[tuple[list[int], Mapping[str, Any]]] = []
-    for key, agency, findings, blocked, hire in keyed:
-        matched = people.get(key)
-        if not matched:
-            continue
+    for (_, agency, findings, blocked, hire), matched in records:
         report.matched += 1
         if blocked:
             blocked_people.update(matched)
@@ -200,6 +215,25 @@ def _apply(
 
 
 # --------------------------------------------------------------------------- what each record reports
+
+
+def subject(fmt: str, parsed: Parsed, bidx: BlindIndex) -> bytes | None:
+    """Blind index of the SSN a record of a fed format is about, stored with it when it is staged
+    (``staged_records.subject_bidx``) so the feed reads back only the records of case participants."""
+    if fmt not in FORMATS:
+        return None
+    c = parsed.canonical
+    if isinstance(c, NewHire | EmployerAck):
+        ssn = c.employee.ssn
+    elif isinstance(c, WageRecord):
+        ssn = c.employee_ssn
+    elif isinstance(c, UIClaim):
+        ssn = c.claimant_ssn
+    elif isinstance(c, LocateResult):
+        ssn = c.person.ssn if c.person is not None else None
+    else:
+        return None
+    return bidx.ssn(ssn) if ssn else None
 
 
 def _extract(canonical: Any) -> Extracted | None:

@@ -208,6 +208,8 @@ class StagedRecord(Base):
     natural_key: Mapped[str | None] = mapped_column(String(128))
     data: Mapped[bytes]
     key_id: Mapped[int]
+    # 0004: blind index of the SSN the record is about, for the case feed to match on (None: no one)
+    subject_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
 
 
 class Reject(Base):

@@ -300,7 +300,8 @@ def _stage(run: _Run, adapter: Adapter, plain: bytes) -> FileStructureError | No
             rejects.append(staging.reject_row(exchange_id, result))
         else:
             key = natural_key(adapter.key, result, rt.blind_index)
-            staged.append(staging.staged_row(exchange_id, result, key, rt.cipher))
+            subject = feed.subject(adapter.key, result, rt.blind_index)
+            staged.append(staging.staged_row(exchange_id, result, key, rt.cipher, subject))
         progress = result.record_no
         if len(staged) + len(rejects) >= rt.chunk_size:
             _commit_chunk(run, committed, progress, staged, rejects)

@@ -20,10 +20,10 @@ from adapters.base import Parsed, Rejected
 from gateway.security.fieldcrypt import FieldCipher
 
 STAGED_AAD = "staged_records.data"  # table.column, as FieldCipher expects
-_COLUMNS_STAGED = ("exchange_id", "record_no", "type", "natural_key", "data", "key_id")
+_COLUMNS_STAGED = ("exchange_id", "record_no", "type", "natural_key", "data", "key_id", "subject_bidx")
 _COLUMNS_REJECT = ("exchange_id", "record_no", "line", "code", "field", "start_pos", "end_pos", "message")
 
-StagedRow = tuple[int, int, str, str | None, bytes, int]
+StagedRow = tuple[int, int, str, str | None, bytes, int, bytes | None]
 RejectRow = tuple[int, int, int, str, str | None, int | None, int | None, str]
 
 
@@ -50,9 +50,12 @@ def encode_record(parsed: Parsed) -> bytes:
     )
 
 
-def staged_row(exchange_id: int, parsed: Parsed, natural_key: str | None, cipher: FieldCipher) -> StagedRow:
+def staged_row(
+    exchange_id: int, parsed: Parsed, natural_key: str | None, cipher: FieldCipher, subject: bytes | None = None
+) -> StagedRow:
+    """The row of one good record; ``subject`` is the blind index of the SSN it is about, if any."""
     blob = cipher.encrypt(encode_record(parsed), STAGED_AAD)
-    return (exchange_id, parsed.record_no, parsed.type[:32], natural_key, blob, cipher.current_key_id)
+    return (exchange_id, parsed.record_no, parsed.type[:32], natural_key, blob, cipher.current_key_id, subject)
 
 
 def reject_row(exchange_id: int, rejected: Rejected) -> RejectRow:

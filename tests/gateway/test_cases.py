@@ -132,7 +132,6 @@ def test_new_hires_reach_the_matched_participants_once(rt: Runtime) -> None:
     [entry] = _actions(rt, "case_feed.applied")
     assert entry.detail == {
         "exchange_id": exchange_id,
-        "records": 5,
         "matched": 2,
         "findings": 4,
         "fvi_set": 0,
@@ -262,3 +261,15 @@ def test_the_cli_loads_an_extract_and_shows_a_case(
     finally:
         get_settings.cache_clear()
         rt.engine.dispose()
+
+
+def test_payments_are_marked_fed_without_reading_their_records_back(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: object) -> None:
+        raise AssertionError("a payments file has nothing for the case feed to read")
+
+    monkeypatch.setattr(feed, "decode_record", never)
+    exchange_id = _take_in(rt, "sdnh", "nacha-ded", ROOT / "fixtures" / "employer" / "nacha-ded" / "ded-five-cases.ach")
+    with session_scope(rt.engine) as session:
+        assert session.get_one(Exchange, exchange_id).fed_at is not None

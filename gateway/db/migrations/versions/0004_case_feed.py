@@ -2,7 +2,8 @@
 member id (the state's person id the FCR knows it by); on each address or
 employer found for a person, the exchange it came from and a keyed fingerprint of its content, unique
 per person, so the same finding reported again is not stored twice; ``exchanges.fed_at`` marks an
-inbound exchange whose records have been matched to cases; ``iwo_notices`` holds the income
+inbound exchange whose records have been matched to cases, and ``staged_records.subject_bidx`` the
+blind index of the SSN a staged record is about, so matching joins on it; ``iwo_notices`` holds the income
 withholding orders a new-hire match calls for, until they are queued to the employer.
 
 Written out in full rather than importing the models (see 0001).
@@ -42,6 +43,9 @@ def upgrade() -> None:
         batch.create_unique_constraint("uq_addresses_person_id_fingerprint", ["person_id", "fingerprint"])
     with op.batch_alter_table("exchanges") as batch:
         batch.add_column(sa.Column("fed_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("staged_records") as batch:
+        batch.add_column(sa.Column("subject_bidx", sa.LargeBinary(32), nullable=True))
+    op.create_index("ix_staged_records_subject_bidx", "staged_records", ["subject_bidx"])
     op.create_table(
         "iwo_notices",
         sa.Column("id", big_id, nullable=False),
@@ -80,6 +84,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_iwo_notices_status", table_name="iwo_notices")
     op.drop_table("iwo_notices")
+    op.drop_index("ix_staged_records_subject_bidx", table_name="staged_records")
+    with op.batch_alter_table("staged_records") as batch:
+        batch.drop_column("subject_bidx")
     with op.batch_alter_table("exchanges") as batch:
         batch.drop_column("fed_at")
     with op.batch_alter_table("addresses") as batch:
