@@ -1,7 +1,9 @@
 """The case feed: what partners report about people, matched to the case participants it is about.
 
-After an inbound file is taken in, its staged records are read back and each record that reports
-where a person lives or works is matched by SSN (blind index) to every participant with that SSN:
+When a record is staged, the blind index of the SSN it is about is stored with it
+(``staged_records.subject_bidx``, see ``subject``). After an inbound file is taken in, the records
+whose index is a case participant's are read back (a join: the others are never decrypted), and each
+gives every participant with that SSN what it reports about where the person lives or works:
 
 =================  ==============================================================================
 record             what a matched participant gets
@@ -10,7 +12,7 @@ record             what a matched participant gets
 ``wage_record``    the employer, with the quarter's wages (income verification, NDNH/SWA QW)
 ``ui_claim``       the claimant's address and the quarter's benefit (UI)
 ``employer_ack``   the employee's last known address and new employer (termination notices)
-``locate_result``  the addresses, employers and income a locate source reported (FCR, CSENet);
+``locate_result``  the addresses, employers and income a locate source reported (FCR);
                    a result blocked by the Family Violence Indicator sets the participant's FVI
 =================  ==============================================================================
 
@@ -20,8 +22,10 @@ case's order calls for (``gateway.cases.iwo``).
 Each finding keeps its source (the format, and the reporting agency where there is one) and its
 date: sources are weighed against each other, not overwritten. A finding already on the person (same
 content, by keyed fingerprint) is not stored again, so a resent file or the same employer reported
-again adds nothing. ``exchanges.fed_at`` marks a fed exchange; an exchange whose feed did not run (a
-crash after intake) is fed by ``feed_pending``, which the scheduler's housekeeping calls.
+again adds nothing. ``exchanges.fed_at`` marks a fed exchange; an exchange whose feed did not run or
+did not finish (a crash after intake) is fed again from its start by ``feed_pending``, which the
+scheduler's housekeeping calls: findings, FVI flags and withholding notices are each stored once
+however often they are fed.
 
 Nothing here discloses anything: findings are stored encrypted; reading them is
 ``gateway.cases.disclosure``, which applies the FVI and audits.
