@@ -41,7 +41,7 @@ def import_(
                         yield n, None  # rejected by the registry as a malformed line
 
     report = registry.import_cases(runtime(), lines())
-    columns = ("cases_added", "cases_updated", "persons_added", "persons_updated", "rejected")
+    columns = ("cases_added", "cases_updated", "persons_added", "persons_updated", "backfilled", "iwos", "rejected")
     emit([report.as_dict()], as_json, columns, "case import")
     for err in report.errors:
         err_console().print(f"line {err.line}: {err.code}: {err.message}", markup=False)

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit
+from gateway.cases.columns import FIRST_AAD, LAST_AAD, SSN_AAD
 from gateway.cases.feed import FINDING_AAD
-from gateway.cases.registry import FIRST_AAD, LAST_AAD, SSN_AAD
 from gateway.db.models import Address, Case, Person
 from gateway.db.session import session_scope
 from gateway.errors import AccessDenied

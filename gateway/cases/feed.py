@@ -34,7 +34,7 @@ Nothing here discloses anything: findings are stored encrypted; reading them is
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -71,13 +71,13 @@ Finding = tuple[str, str | None, Mapping[str, Any]]  # kind, as-of date (ISO), c
 
 @dataclass(slots=True)
 class FeedReport:
-    exchange_id: int
+    exchange_id: int | None  # None: a backfill, over every exchange fed before
     matched: int = 0  # records about a case participant (by SSN)
     findings: int = 0  # findings stored (new to the person)
     fvi_set: int = 0  # participants whose FVI a locate result set
     iwos: int = 0  # income withholding notices a new hire called for (``gateway.cases.iwo``)
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | None]:
         return {
             "exchange_id": self.exchange_id,
             "matched": self.matched,
@@ -128,12 +128,7 @@ def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
                 .where(StagedRecord.id.in_(ids))
             ):
                 matched.setdefault(staged_id, (blob, []))[1].append(person_id)
-            records = [
-                (extracted, people)
-                for blob, people in matched.values()
-                if (extracted := _extract(decode_record(rt.cipher, blob).get("canonical"))) is not None
-            ]
-            _apply(rt, session, (exchange_id, source_format, received_at), records, report)
+            _apply(rt, session, (exchange_id, source_format, received_at), _records(rt, matched), report)
     with session_scope(rt.engine) as session:
         session.execute(update(Exchange).where(Exchange.id == exchange_id).values(fed_at=datetime.now(UTC)))
         if report.findings or report.fvi_set or report.iwos:  # the cases changed: on record, with what changed
@@ -163,7 +158,50 @@ def feed_pending(rt: Runtime, *, limit: int = 100) -> list[FeedReport]:
     return [r for r in (feed(rt, i) for i in ids) if r is not None]
 
 
+def backfill(rt: Runtime, person_ids: Sequence[int]) -> FeedReport:
+    """Give participants new to the registry what files fed before reported about them: the staged
+    records, of exchanges fed and not purged, whose subject is their SSN. A new hire found this way
+    makes its withholding notice due two business days from now, the day of the match."""
+    total, now = FeedReport(None), datetime.now(UTC)
+    for start in range(0, len(person_ids), CHUNK):
+        chunk = list(person_ids[start : start + CHUNK])
+        report = FeedReport(None)
+        with session_scope(rt.engine) as session:
+            found: dict[tuple[int, str], dict[int, tuple[bytes, list[int]]]] = {}
+            for exchange_id, fmt, staged_id, blob, person_id in session.execute(
+                select(Exchange.id, Exchange.format, StagedRecord.id, StagedRecord.data, Person.id)
+                .join(Exchange, Exchange.id == StagedRecord.exchange_id)
+                .join(Person, Person.ssn_bidx == StagedRecord.subject_bidx)
+                .where(
+                    Person.id.in_(chunk),
+                    Exchange.fed_at.is_not(None),
+                    Exchange.purged_at.is_(None),
+                    Exchange.format.in_(FORMATS),
+                )
+                .order_by(StagedRecord.id)
+            ):
+                found.setdefault((exchange_id, fmt), {}).setdefault(staged_id, (blob, []))[1].append(person_id)
+            for (exchange_id, fmt), matched in found.items():
+                _apply(rt, session, (exchange_id, fmt, now), _records(rt, matched), report)
+            if report.findings or report.fvi_set or report.iwos:
+                detail = {**report.as_dict(), "person_ids": chunk}
+                action = "case_feed.backfilled"
+                audit.append(session, actor=rt.actor, action=action, subject="case_registry", detail=detail)
+        for name in ("matched", "findings", "fvi_set", "iwos"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+    return total
+
+
 # --------------------------------------------------------------------------- matching
+
+
+def _records(rt: Runtime, matched: Mapping[int, tuple[bytes, list[int]]]) -> list[tuple[Extracted, list[int]]]:
+    """Staged record → (what it reports, the participants it is about), for those reporting anything."""
+    return [
+        (extracted, people)
+        for blob, people in matched.values()
+        if (extracted := _extract(decode_record(rt.cipher, blob).get("canonical"))) is not None
+    ]
 
 
 # ssn, agency code, findings, FVI-blocked, and the new-hire report it is or carries (an e-IWO is due)

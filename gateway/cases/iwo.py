@@ -42,7 +42,7 @@ from adapters.base import render_checked
 from adapters.canonical import IncomeWithholdingOrder
 from adapters.errors import RecordError
 from gateway.audit import log as audit
-from gateway.cases.registry import CASE_AAD, DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
+from gateway.cases.columns import CASE_AAD, DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
 from gateway.config import IwoIssuer
 from gateway.db.models import Case, Exchange, ExchangeStatus, IwoNotice, Person
 from gateway.db.session import session_scope

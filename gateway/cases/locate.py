@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from adapters.canonical import AuthorizedPurpose, LocateRequest, LocateRequestType
 from adapters.canonical import Person as CanonicalPerson
 from gateway.audit import log as audit
+from gateway.cases.columns import DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
 from gateway.cases.disclosure import CaseNotFound, Requester, refusal
-from gateway.cases.registry import DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
 from gateway.db.models import Case, Exchange, ExchangeDirection, Person
 from gateway.db.session import session_scope
 from gateway.errors import AccessDenied, ConfigError

@@ -7,7 +7,8 @@ It is loaded from the state system's extract, one JSON object per line::
 
 A case is upserted by its state case id. A participant is the same person again when its SSN is (by
 blind index), or, without an SSN, its role and name; it is updated in place so what was found for it
-stays attached. A participant missing from a later extract is kept (what was found for it is evidence
+stays attached; a new participant at once gets what files fed before reported about its SSN
+(``feed.backfill``). A participant missing from a later extract is kept (what was found for it is evidence
 on the case), and the Family Violence Indicator is sticky: an extract can set it, never clear it,
 because the FCR may have set it after the extract was cut (clearing is ``clear_fvi``, audited).
 
@@ -30,14 +31,13 @@ from sqlalchemy.orm import Session
 from adapters.canonical import Case as CanonicalCase
 from adapters.canonical import Person as CanonicalPerson
 from gateway.audit import log as audit
+from gateway.cases import feed
+from gateway.cases.columns import CASE_AAD, DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
 from gateway.db.models import Case, Person
 from gateway.db.session import session_scope
 from gateway.exchanges.runtime import Runtime
 
 BATCH = 500  # cases per transaction
-CASE_AAD = "cases.data_enc"
-SSN_AAD, DOB_AAD = "persons.ssn_enc", "persons.dob_enc"
-FIRST_AAD, LAST_AAD = "persons.first_name_enc", "persons.last_name_enc"
 
 
 @dataclass(slots=True)
@@ -56,6 +56,8 @@ class ImportReport:
     cases_updated: int = 0
     persons_added: int = 0
     persons_updated: int = 0
+    backfilled: int = 0  # findings earlier files gave the new participants (``feed.backfill``)
+    iwos: int = 0  # withholding notices those findings called for
     errors: list[LineError] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +66,8 @@ class ImportReport:
             "cases_updated": self.cases_updated,
             "persons_added": self.persons_added,
             "persons_updated": self.persons_updated,
+            "backfilled": self.backfilled,
+            "iwos": self.iwos,
             "rejected": len(self.errors),
         }
 
@@ -109,10 +113,12 @@ def _checked(line: int, obj: Any) -> tuple[CanonicalCase, str | None] | LineErro
 
 
 def _store(rt: Runtime, batch: list[tuple[int, CanonicalCase, str | None]], report: ImportReport) -> None:
+    """One transaction of cases; then the participants it added get what earlier files reported."""
+    added: list[Person] = []
     with session_scope(rt.engine) as session:
         ids = [case.case_id for _, case, _ in batch]
         rows = {c.state_case_id: c for c in session.scalars(select(Case).where(Case.state_case_id.in_(ids)))}
-        added = updated = 0
+        cases_added = updated = 0
         for _, case, caseworker in batch:
             assert case.case_id is not None and case.fips is not None and case.case_type is not None  # _checked
             row = rows.get(case.case_id)
@@ -121,28 +127,33 @@ def _store(rt: Runtime, batch: list[tuple[int, CanonicalCase, str | None]], repo
                 row = Case(state_case_id=case.case_id)
                 session.add(row)
                 rows[case.case_id] = row
-                added += 1
+                cases_added += 1
             else:
                 updated += 1
             row.fips, row.case_type, row.caseworker = case.fips, case.case_type.value, caseworker
             row.data_enc, row.key_id = rt.cipher.encrypt_json(rest, CASE_AAD), rt.cipher.current_key_id
             session.flush()
-            _participants(rt, session, row, case.participants, report)
-        report.cases_added += added
+            added += _participants(rt, session, row, case.participants, report)
+        report.cases_added += cases_added
         report.cases_updated += updated
         audit.append(
             session,
             actor=rt.actor,
             action="cases.imported",
             subject="case_registry",
-            detail={"cases_added": added, "cases_updated": updated, "lines": [line for line, _, _ in batch]},
+            detail={"cases_added": cases_added, "cases_updated": updated, "lines": [line for line, _, _ in batch]},
         )
+    matched = feed.backfill(rt, [p.id for p in added if p.ssn_bidx is not None])
+    report.backfilled += matched.findings
+    report.iwos += matched.iwos
 
 
 def _participants(
     rt: Runtime, session: Session, case: Case, people: list[CanonicalPerson], report: ImportReport
-) -> None:
+) -> list[Person]:
+    """Upsert the case's participants; returns those that are new (flushed: they have ids)."""
     existing = list(session.scalars(select(Person).where(Person.case_id == case.id)))
+    new: list[Person] = []
     by_ssn = {p.ssn_bidx: p for p in existing if p.ssn_bidx is not None}
     by_name = {_name_key(rt, p): p for p in existing if p.ssn_bidx is None}
     for person in people:
@@ -156,9 +167,12 @@ def _participants(
             else:
                 by_name[_incoming_name_key(person)] = row
             report.persons_added += 1
+            new.append(row)
         else:
             report.persons_updated += 1
         _fill(rt, row, person)
+    session.flush()
+    return new
 
 
 def _fill(rt: Runtime, row: Person, person: CanonicalPerson) -> None:

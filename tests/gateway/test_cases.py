@@ -273,3 +273,15 @@ def test_payments_are_marked_fed_without_reading_their_records_back(
     exchange_id = _take_in(rt, "sdnh", "nacha-ded", ROOT / "fixtures" / "employer" / "nacha-ded" / "ded-five-cases.ach")
     with session_scope(rt.engine) as session:
         assert session.get_one(Exchange, exchange_id).fed_at is not None
+
+
+def test_a_participant_added_later_gets_what_earlier_files_reported(rt: Runtime) -> None:
+    _take_in(rt, "sdnh", "new-hire", NEW_HIRES)  # OTHER_SSN is a new hire of this file, on no case yet
+    report = registry.import_cases(rt, [(1, case_line("C-300", "cw-1", person("NCP", OTHER_SSN, "EVAN", "SAMPLE")))])
+    assert (report.persons_added, report.backfilled) == (1, 2)  # the employer and the home address
+    [evan] = disclosure.whereabouts(rt, "C-300", CASEWORKER)["participants"]
+    assert sorted(f["kind"] for f in evan["findings"]) == ["employer", "residential"]
+    [entry] = _actions(rt, "case_feed.backfilled")
+    assert entry.detail["person_ids"] == [evan["person_id"]] and entry.detail["findings"] == 2
+    again = registry.import_cases(rt, [(1, case_line("C-300", "cw-1", person("NCP", OTHER_SSN, "EVAN", "SAMPLE")))])
+    assert (again.persons_updated, again.backfilled) == (1, 0)  # not new: nothing to give again

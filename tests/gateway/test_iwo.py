@@ -197,3 +197,14 @@ def test_the_cli_lists_and_queues_notices(sqlite_url: str, tmp_path: Path, monke
     finally:
         get_settings.cache_clear()
         rt.engine.dispose()
+
+
+def test_a_case_loaded_after_the_new_hire_gets_its_notice_due_from_the_match(rt: Runtime) -> None:
+    from datetime import UTC, datetime
+
+    _take_in(rt)
+    before = datetime.now(UTC)
+    report = registry.import_cases(rt, [case("C-200", OTHER_SSN, ORDER)])
+    assert report.iwos == 1
+    late = max(_notices(rt), key=lambda n: n.id)
+    assert late.status == "pending" and late.due_at >= add_business_days(before, 2)
