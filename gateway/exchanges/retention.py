@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import log as audit
 from gateway.db.models import Alert, Exchange, ExchangeStatus, Quarantine, Reject, StagedRecord
 from gateway.db.session import session_scope
+from gateway.exchanges.blobstore import blob_path
 from gateway.exchanges.runtime import Runtime
 from gateway.partners.registry import retention_policies
 
@@ -185,7 +186,7 @@ def _count_files(rt: Runtime, partner_id: str, cutoff: datetime) -> int:
     """Stored files of the exchanges a run would purge (some may be kept, if another exchange shares them)."""
     with session_scope(rt.engine) as session:
         digests = set(session.scalars(select(Exchange.sha256).where(Exchange.id.in_(_expired(partner_id, cutoff)))))
-    return sum((rt.data_dir / kind / f"{sha}.bin").is_file() for kind in BLOB_KINDS for sha in digests)
+    return sum(blob_path(rt.data_dir, kind, sha).is_file() for kind in BLOB_KINDS for sha in digests)
 
 
 def sweep_files(rt: Runtime, *, now: datetime | None = None, min_age: float = SWEEP_MIN_AGE) -> int:
