@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit
-from gateway.cases.columns import FIRST_AAD, LAST_AAD, SSN_AAD
+from gateway.cases.columns import participant
 from gateway.cases.feed import FINDING_AAD
 from gateway.db.models import Address, Case, Person
 from gateway.db.session import session_scope
@@ -139,14 +139,14 @@ def _disclose(rt: Runtime, session: Session, case: Case, requester: Requester, o
 
 
 def _identity(rt: Runtime, person: Person) -> dict[str, Any]:
-    cipher = rt.cipher
-    ssn = cipher.decrypt_str(person.ssn_enc, SSN_AAD) if person.ssn_enc else None
+    known = participant(rt, person)
+    name = known.name
     return {
         "person_id": person.id,
         "role": person.role,
-        "first_name": cipher.decrypt_str(person.first_name_enc, FIRST_AAD) if person.first_name_enc else None,
-        "last_name": cipher.decrypt_str(person.last_name_enc, LAST_AAD) if person.last_name_enc else None,
-        "ssn_last4": ssn[-4:] if ssn else None,
+        "first_name": name.first if name else None,
+        "last_name": name.last if name else None,
+        "ssn_last4": known.ssn[-4:] if known.ssn else None,
         "family_violence": person.fvi,
     }
 

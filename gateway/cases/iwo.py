@@ -42,7 +42,7 @@ from adapters.base import render_checked
 from adapters.canonical import IncomeWithholdingOrder
 from adapters.errors import RecordError
 from gateway.audit import log as audit
-from gateway.cases.columns import CASE_AAD, DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
+from gateway.cases.columns import CASE_AAD, participant
 from gateway.config import IwoIssuer
 from gateway.db.models import Case, Exchange, ExchangeStatus, IwoNotice, Person
 from gateway.db.session import session_scope
@@ -274,21 +274,14 @@ def _order(
 
 
 def _person(rt: Runtime, row: Person, *, with_ssn: bool = False) -> dict[str, Any]:
-    def text(blob: bytes | None, aad: str) -> str | None:
-        return rt.cipher.decrypt_str(blob, aad) if blob else None
-
-    person: dict[str, Any] = {
-        "name": {
-            k: v
-            for k, v in (("first", text(row.first_name_enc, FIRST_AAD)), ("last", text(row.last_name_enc, LAST_AAD)))
-            if v
-        }
-    }
-    dob = text(row.dob_enc, DOB_AAD)
-    if dob:
-        person["dob"] = dob
-    if with_ssn and row.ssn_enc:
-        person["ssn"] = text(row.ssn_enc, SSN_AAD)
+    """A participant as the order names it: name parts, birth date, and the SSN only where asked."""
+    known = participant(rt, row)
+    parts = (("first", known.name.first), ("last", known.name.last)) if known.name else ()
+    person: dict[str, Any] = {"name": {k: v for k, v in parts if v}}
+    if known.dob:
+        person["dob"] = known.dob.isoformat()
+    if with_ssn and known.ssn:
+        person["ssn"] = known.ssn
     return person
 
 

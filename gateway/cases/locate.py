@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from adapters.canonical import AuthorizedPurpose, LocateRequest, LocateRequestType
-from adapters.canonical import Person as CanonicalPerson
 from gateway.audit import log as audit
-from gateway.cases.columns import DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
+from gateway.cases.columns import participant
 from gateway.cases.disclosure import CaseNotFound, Requester, refusal
 from gateway.db.models import Case, Exchange, ExchangeDirection, Person
 from gateway.db.session import session_scope
@@ -96,22 +95,10 @@ def request(
 
 
 def _request(rt: Runtime, case: Case, person: Person, sources: Sequence[str]) -> LocateRequest:
-    def text(blob: bytes | None, aad: str) -> str | None:
-        return rt.cipher.decrypt_str(blob, aad) if blob else None
-
-    first, last = text(person.first_name_enc, FIRST_AAD), text(person.last_name_enc, LAST_AAD)
     if not person.member_id:
         raise ValueError("the participant has no member id (the FCR's person id): give it in the case extract")
-    subject = CanonicalPerson(
-        role=person.role,
-        member_id=person.member_id,
-        ssn=text(person.ssn_enc, SSN_AAD),
-        name={"first": first, "last": last} if first or last else None,
-        dob=text(person.dob_enc, DOB_AAD),
-        family_violence=person.fvi,
-    )
     return LocateRequest(
-        person=subject,
+        person=participant(rt, person),
         case_id=case.state_case_id,
         request_type=LocateRequestType.CS,
         purpose=AuthorizedPurpose.CHILD_SUPPORT,

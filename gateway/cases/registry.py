@@ -32,7 +32,7 @@ from adapters.canonical import Case as CanonicalCase
 from adapters.canonical import Person as CanonicalPerson
 from gateway.audit import log as audit
 from gateway.cases import feed
-from gateway.cases.columns import CASE_AAD, DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD
+from gateway.cases.columns import CASE_AAD, DOB_AAD, FIRST_AAD, LAST_AAD, SSN_AAD, participant
 from gateway.db.models import Case, Person
 from gateway.db.session import session_scope
 from gateway.exchanges.runtime import Runtime
@@ -155,17 +155,17 @@ def _participants(
     existing = list(session.scalars(select(Person).where(Person.case_id == case.id)))
     new: list[Person] = []
     by_ssn = {p.ssn_bidx: p for p in existing if p.ssn_bidx is not None}
-    by_name = {_name_key(rt, p): p for p in existing if p.ssn_bidx is None}
+    by_name = {_name_key(participant(rt, p)): p for p in existing if p.ssn_bidx is None}
     for person in people:
         bidx = rt.blind_index.ssn(person.ssn) if person.ssn else None
-        row = by_ssn.get(bidx) if bidx is not None else by_name.get(_incoming_name_key(person))
+        row = by_ssn.get(bidx) if bidx is not None else by_name.get(_name_key(person))
         if row is None:
             row = Person(case_id=case.id, ssn_bidx=bidx)
             session.add(row)
             if bidx is not None:
                 by_ssn[bidx] = row
             else:
-                by_name[_incoming_name_key(person)] = row
+                by_name[_name_key(person)] = row
             report.persons_added += 1
             new.append(row)
         else:
@@ -188,14 +188,8 @@ def _fill(rt: Runtime, row: Person, person: CanonicalPerson) -> None:
     row.fvi = bool(row.fvi) or person.family_violence  # sticky: see the module docstring
 
 
-def _name_key(rt: Runtime, row: Person) -> tuple[str, str, str]:
-    def text(blob: bytes | None, aad: str) -> str:
-        return rt.cipher.decrypt_str(blob, aad).upper() if blob else ""
-
-    return row.role, text(row.first_name_enc, FIRST_AAD), text(row.last_name_enc, LAST_AAD)
-
-
-def _incoming_name_key(person: CanonicalPerson) -> tuple[str, str, str]:
+def _name_key(person: CanonicalPerson) -> tuple[str, str, str]:
+    """Who a participant without an SSN is within its case: role and name, case-blind."""
     name = person.name
     role = person.role.value if person.role else ""
     return role, (name.first or "").upper() if name else "", (name.last or "").upper() if name else ""
