@@ -10,7 +10,7 @@ blind index), or, without an SSN, its role and name; it is updated in place so w
 stays attached; a new participant at once gets what files fed before reported about its SSN
 (``feed.backfill``). A participant missing from a later extract is kept (what was found for it is evidence
 on the case), and the Family Violence Indicator is sticky: an extract can set it, never clear it,
-because the FCR may have set it after the extract was cut (clearing is ``clear_fvi``, audited).
+because the FCR may have set it after the extract was cut.
 
 Personal data goes to the database encrypted per field (SSN, names, birth date) with the SSN's blind
 index for matching; the rest of the case (orders, payment address, contact) as one encrypted JSON. A
@@ -193,24 +193,3 @@ def _name_key(person: CanonicalPerson) -> tuple[str, str, str]:
     name = person.name
     role = person.role.value if person.role else ""
     return role, (name.first or "").upper() if name else "", (name.last or "").upper() if name else ""
-
-
-def clear_fvi(rt: Runtime, *, state_case_id: str, person_id: int, reason: str) -> None:
-    """Clear a participant's Family Violence Indicator (the court or the FCR lifted it), audited with
-    the reason given (a court order number, an FCR notice: never personal data)."""
-    with session_scope(rt.engine) as session:
-        row = session.scalar(
-            select(Person)
-            .join(Case, Case.id == Person.case_id)
-            .where(Case.state_case_id == state_case_id, Person.id == person_id)
-        )
-        if row is None:
-            raise LookupError(f"no participant {person_id} on case {state_case_id}")
-        row.fvi = False
-        audit.append(
-            session,
-            actor=rt.actor,
-            action="person.fvi_cleared",
-            subject=f"case:{state_case_id}",
-            detail={"person_id": person_id, "reason": reason[:200]},
-        )
