@@ -54,7 +54,7 @@ def whereabouts(
     """The case's participants with what was found about where they live and work (see the module
     docstring for who may ask and what is withheld). ``CaseNotFound``; ``AccessDenied`` once the
     refusal is on record."""
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         case = session.scalar(select(Case).where(Case.state_case_id == state_case_id))
         if case is None:
             raise CaseNotFound(f"no case {state_case_id}")

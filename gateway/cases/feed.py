@@ -105,7 +105,7 @@ def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
     after = 0
     participants = select(Person.ssn_bidx).where(Person.ssn_bidx.is_not(None))
     while source_format in FORMATS:
-        with session_scope(rt.engine) as session:
+        with session_scope(rt.engine, writes_after_reading=True) as session:
             ids = list(
                 session.scalars(
                     select(StagedRecord.id)
@@ -166,7 +166,7 @@ def backfill(rt: Runtime, person_ids: Sequence[int]) -> FeedReport:
     for start in range(0, len(person_ids), CHUNK):
         chunk = list(person_ids[start : start + CHUNK])
         report = FeedReport(None)
-        with session_scope(rt.engine) as session:
+        with session_scope(rt.engine, writes_after_reading=True) as session:
             found: dict[tuple[int, str], dict[int, tuple[bytes, list[int]]]] = {}
             for exchange_id, fmt, staged_id, blob, person_id in session.execute(
                 select(Exchange.id, Exchange.format, StagedRecord.id, StagedRecord.data, Person.id)

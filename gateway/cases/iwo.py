@@ -128,7 +128,7 @@ def queue_due(rt: Runtime) -> int | None:
         if profile.outbound_format != FORMAT:
             raise ConfigError(f"iwo.partner {issuer.partner} must send {FORMAT}, not {profile.outbound_format}")
     except ConfigError as exc:  # the notices wait; the operator is told, and other housekeeping goes on
-        with session_scope(rt.engine) as session:
+        with session_scope(rt.engine, writes_after_reading=True) as session:
             raise_alert(session, kind="iwo_config", key=issuer.partner, message=exc.message)
         return None
     adapter = adapters.get(FORMAT)
@@ -169,7 +169,7 @@ def check_overdue(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     """Raise ``iwo_overdue`` for each notice past its due time that has not been sent; their ids."""
     now = now or datetime.now(UTC)
     sent = (ExchangeStatus.SENT, ExchangeStatus.ACKNOWLEDGED)
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         rows = session.execute(
             select(IwoNotice.id, IwoNotice.case_id, Exchange.status)
             .outerjoin(Exchange, Exchange.id == IwoNotice.exchange_id)

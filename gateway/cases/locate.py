@@ -49,7 +49,7 @@ def request(
     ``ValueError`` for sources that are not ``ALL`` or FCR agency codes."""
     if not 0 < len(sources) <= 8 or not all(SOURCE.fullmatch(code) for code in sources):
         raise ValueError("sources are ALL or FCR locate agency codes (3 letters or digits), at most 8")
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         case = session.scalar(select(Case).where(Case.state_case_id == state_case_id))
         if case is None:
             raise CaseNotFound(f"no case {state_case_id}")

@@ -115,7 +115,7 @@ def _checked(line: int, obj: Any) -> tuple[CanonicalCase, str | None] | LineErro
 def _store(rt: Runtime, batch: list[tuple[int, CanonicalCase, str | None]], report: ImportReport) -> None:
     """One transaction of cases; then the participants it added get what earlier files reported."""
     added: list[Person] = []
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         ids = [case.case_id for _, case, _ in batch]
         rows = {c.state_case_id: c for c in session.scalars(select(Case).where(Case.state_case_id.in_(ids)))}
         cases_added = updated = 0

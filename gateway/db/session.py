@@ -22,6 +22,12 @@ from gateway.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 SQLITE_CACHE_MIB = 64  # per connection; bulk loaders raise it on their own connection (perf ceilings §6a)
+# Execution option: the unit of work reads and then writes. On SQLite (WAL) a transaction that began
+# by reading cannot start writing once another connection has committed since its first read: SQLite
+# refuses at once ("database is locked", without waiting out busy_timeout). Such a unit begins with
+# BEGIN IMMEDIATE instead, taking the write lock first (waiting for it as any writer does); readers
+# are not held up. PostgreSQL needs nothing of the kind and ignores the option.
+WRITES_AFTER_READING = "csgate_writes_after_reading"
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -65,7 +71,8 @@ def make_engine(url: str | URL, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB, ech
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(WRITES_AFTER_READING)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -77,10 +84,15 @@ def default_engine() -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+def session_scope(engine: Engine | None = None, *, writes_after_reading: bool = False) -> Iterator[Session]:
     """One unit of work: commits when the block ends, rolls back if it raises.
 
     Objects stay usable after the commit (``expire_on_commit=False``) so a caller can return them.
+    ``writes_after_reading``: the block reads before its first write, so on SQLite it must hold the
+    write lock from its start (see ``WRITES_AFTER_READING``).
     """
-    with Session(engine or default_engine(), expire_on_commit=False) as session, session.begin():
+    bind = engine or default_engine()
+    if writes_after_reading:
+        bind = bind.execution_options(**{WRITES_AFTER_READING: True})
+    with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session

@@ -129,7 +129,7 @@ def _expired(partner_id: str, cutoff: datetime) -> Select[int]:
 def _purge_partner(rt: Runtime, partner_id: str, days: int, cutoff: datetime, now: datetime) -> PartnerPurge:
     done = PartnerPurge(partner_id, days, cutoff)
     while True:
-        with session_scope(rt.engine) as session:
+        with session_scope(rt.engine, writes_after_reading=True) as session:
             ids = list(session.scalars(_expired(partner_id, cutoff).order_by(Exchange.id).limit(BATCH)))
             if not ids:
                 return done
@@ -205,7 +205,7 @@ def sweep_files(rt: Runtime, *, now: datetime | None = None, min_age: float = SW
                 candidates.setdefault(path.stem, []).append(path)
     removed = 0
     for chunk in _chunks(sorted(candidates), 500):
-        with session_scope(rt.engine) as session:
+        with session_scope(rt.engine, writes_after_reading=True) as session:
             digest = Exchange.sha256.in_(chunk)
             purged = set(session.scalars(select(Exchange.sha256).where(digest, Exchange.purged_at.is_not(None))))
             purged -= set(session.scalars(select(Exchange.sha256).where(digest, Exchange.purged_at.is_(None))))

@@ -222,6 +222,39 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     assert pragma == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 5000}
 
 
+def test_a_unit_that_writes_after_reading_holds_the_sqlite_write_lock_from_its_start(tmp_path: Path) -> None:
+    """A deferred transaction that has read cannot write once another connection committed since:
+    SQLite refuses at once. ``writes_after_reading`` takes the write lock first, so it never is."""
+    import sqlite3
+
+    db_file = tmp_path / "csgate.db"
+    engine = make_engine(f"sqlite:///{db_file}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+
+    def read_let_another_write_then_write(writes_after_reading: bool) -> str:
+        with session_scope(engine, writes_after_reading=writes_after_reading) as session:
+            session.execute(text("SELECT count(*) FROM t")).scalar()
+            other = sqlite3.connect(db_file, timeout=0.05)
+            try:
+                other.execute("INSERT INTO t VALUES (1)")
+                other.commit()
+                outcome = "other wrote"
+            except sqlite3.OperationalError:
+                outcome = "other waited"
+            finally:
+                other.close()
+            session.execute(text("INSERT INTO t VALUES (2)"))
+        return outcome
+
+    try:
+        assert read_let_another_write_then_write(True) == "other waited"
+        with pytest.raises(StatementError, match="database is locked"):
+            read_let_another_write_then_write(False)  # the deferred default: what the option avoids
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "url",
     [
