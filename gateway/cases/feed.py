@@ -204,8 +204,9 @@ def _records(rt: Runtime, matched: Mapping[int, tuple[bytes, list[int]]]) -> lis
     ]
 
 
-# ssn, agency code, findings, FVI-blocked, and the new-hire report it is or carries (an e-IWO is due)
-Extracted = tuple[str, str | None, list[Finding], bool, Mapping[str, Any] | None]
+# agency code, findings, FVI-blocked, and the new-hire report it is or carries (an e-IWO is due); whom
+# it is about was settled by the join on ``subject_bidx`` that chose the record
+Extracted = tuple[str | None, list[Finding], bool, Mapping[str, Any] | None]
 
 
 def _apply(
@@ -221,7 +222,7 @@ def _apply(
     rows: list[tuple[Any, ...]] = []
     blocked_people: set[int] = set()
     hires: list[tuple[list[int], Mapping[str, Any]]] = []
-    for (_, agency, findings, blocked, hire), matched in records:
+    for (agency, findings, blocked, hire), matched in records:
         report.matched += 1
         if blocked:
             blocked_people.update(matched)
@@ -279,29 +280,29 @@ def subject(fmt: str, parsed: Parsed, bidx: BlindIndex) -> bytes | None:
 
 
 def _extract(canonical: Any) -> Extracted | None:
-    """The SSN a record is about and what it says about where the person lives or works."""
+    """What a record says about where the person it is about lives or works."""
     if not isinstance(canonical, Mapping):
         return None
     kind = canonical.get("kind")
     if kind == "new_hire":
         employee, when = canonical["employee"], canonical.get("hire_date")
         findings = [*_addresses(employee, when), ("employer", when, canonical["employer"])]
-        return _about(employee.get("ssn"), None, findings, canonical)
+        return _about(findings, canonical)
     if kind == "wage_record":
-        return _about(canonical.get("employee_ssn"), None, [_wage_employer(canonical)])
+        return _about([_wage_employer(canonical)])
     if kind == "ui_claim":
         when = canonical.get("claim_date") or canonical.get("processed_date")
         findings = [("ui_benefit", when, _ui_benefit(canonical))]
         if canonical.get("claimant_address"):
             findings.append(_address(canonical["claimant_address"], when))
-        return _about(canonical.get("claimant_ssn"), None, findings)
+        return _about(findings)
     if kind == "employer_ack":
         employee = canonical["employee"]
         when = canonical.get("termination_date")
         findings = list(_addresses(employee, when))
         if canonical.get("new_employer"):
             findings.append(("employer", when, canonical["new_employer"]))
-        return _about(employee.get("ssn"), None, findings)
+        return _about(findings)
     if kind == "locate_result":
         return _locate(canonical)
     return None
@@ -318,19 +319,16 @@ def _locate(result: Mapping[str, Any]) -> Extracted | None:
     if isinstance(income, Mapping):
         nested = _extract(income)
         if nested is not None:
-            findings += nested[2]
+            findings += nested[1]
     blocked = result.get("fvi") == "blocked"
-    ssn = person.get("ssn")
-    if not ssn or not (findings or blocked):
+    if not (findings or blocked):
         return None
     hire = income if isinstance(income, Mapping) and income.get("kind") == "new_hire" else None
-    return ssn, result.get("source_agency_code"), findings, blocked, hire
+    return result.get("source_agency_code"), findings, blocked, hire
 
 
-def _about(
-    ssn: Any, agency: str | None, findings: list[Finding], hire: Mapping[str, Any] | None = None
-) -> Extracted | None:
-    return (ssn, agency, findings, False, hire) if isinstance(ssn, str) and ssn and findings else None
+def _about(findings: list[Finding], hire: Mapping[str, Any] | None = None) -> Extracted | None:
+    return (None, findings, False, hire) if findings else None
 
 
 def _addresses(person: Mapping[str, Any], when: str | None) -> list[Finding]:
