@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_qw
+from harness import intake_runtime
 from run import emit
 
 
@@ -30,31 +31,13 @@ def one_round(records: int, every: int) -> tuple[float, float, dict[str, int]]:
     from sqlalchemy import delete, update
 
     from gateway.cases import feed, registry
-    from gateway.db import migrate
-    from gateway.db.models import Address, Exchange, Partner
-    from gateway.db.session import make_engine, session_scope
+    from gateway.db.models import Address, Exchange
+    from gateway.db.session import session_scope
     from gateway.exchanges import intake
-    from gateway.exchanges.profile import ExchangeProfile
-    from gateway.exchanges.runtime import Runtime
-    from gateway.security.keystore import KeyStore
-    from gateway.transports.memory import MemoryStore, MemoryTransport
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        url = f"sqlite:///{root / 'csgate.db'}"
-        migrate.upgrade(url)
-        store = KeyStore(root / "keys")
-        store.ensure()
-        rt = Runtime(
-            engine=make_engine(url),
-            data_dir=root,
-            key_dir=root / "keys",
-            cipher=store.cipher(),
-            blind_index=store.blind_index(),
-            actor="bench",
-        )
-        with session_scope(rt.engine) as session:
-            session.add(Partner(id="swa", kind="swa", name="SWA", config={}))
+        rt, profile = intake_runtime(root, f"sqlite:///{root / 'csgate.db'}", "swa", "ndnh-qw")
         people = [r for i, r in enumerate(gen_qw.records(records)) if r.get("type") == "wage" and i % every == 0]
         cases = [
             (
@@ -73,12 +56,6 @@ def one_round(records: int, every: int) -> tuple[float, float, dict[str, int]]:
         registry.import_cases(rt, cases)
         path = root / "qw.txt"
         gen_qw.write(path, records)
-        memory = MemoryStore()
-        profile = ExchangeProfile(
-            partner_id="swa",
-            open_transport=lambda side: MemoryTransport(memory, "outbox", url="memory://swa"),
-            inbound_formats=("ndnh-qw",),
-        )
         started = time.perf_counter()
         result = intake.receive(rt, profile, name="qw.txt", raw=path.read_bytes())  # the feed included
         took_intake = time.perf_counter() - started

@@ -12,7 +12,6 @@ Prints JSON lines ``{"bench", "records", "seconds", "records_per_s", "peak_rss_m
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import intake_runtime
 from run import ceiling, child, ded_file, emit, physical_records
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -30,28 +30,12 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3
 
 def case_intake(path: str, url: str) -> dict[str, object]:
     """One intake of the file into a fresh database at ``url``; the intake alone is timed."""
-    from gateway.db import migrate
-    from gateway.db.models import Partner
-    from gateway.db.session import make_engine, session_scope
     from gateway.exchanges import intake
-    from gateway.exchanges.profile import ExchangeProfile
-    from gateway.exchanges.runtime import Runtime
-    from gateway.security.keystore import KeyStore
-    from gateway.transports.memory import MemoryStore, MemoryTransport
 
     with tempfile.TemporaryDirectory() as tmp:
         if url == "sqlite":
             url = f"sqlite:///{tmp}/bench.db"
-        migrate.upgrade(url)
-        store = KeyStore(Path(tmp) / "keys")
-        store.ensure()
-        engine = make_engine(url)
-        rt = Runtime(engine, Path(tmp), store.key_dir, store.cipher(), store.blind_index(), actor="bench")
-        rt = dataclasses.replace(rt, chunk_size=1000)
-        with session_scope(engine) as session:
-            session.add(Partner(id="bench", kind="employer", name="Bench", config={}))
-        memory = MemoryStore()
-        profile = ExchangeProfile("bench", lambda side: MemoryTransport(memory), inbound_formats=("nacha-ded",))
+        rt, profile = intake_runtime(Path(tmp), url, "bench", "nacha-ded")
         raw = Path(path).read_bytes()
         import adapters
 
@@ -59,7 +43,7 @@ def case_intake(path: str, url: str) -> dict[str, object]:
         t0 = time.perf_counter()
         result = intake.receive(rt, profile, name="bench.ach", raw=raw)
         seconds = time.perf_counter() - t0
-        engine.dispose()
+        rt.engine.dispose()
     if result.status.value != "processed":
         raise SystemExit(f"intake ended {result.status.value}")
     return {"seconds": seconds, "records": result.good}

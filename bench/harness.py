@@ -71,3 +71,25 @@ def drain(adapter: Any, data: bytes, kind: str, build: bool = False) -> tuple[in
         return good
 
     return median_time(run)
+
+
+def intake_runtime(root: Path, url: str, partner: str, fmt: str) -> tuple[Any, Any]:
+    """A gateway runtime on a freshly migrated database at ``url`` (keys under ``root``) with one
+    partner row, and that partner's exchange profile taking ``fmt``: what an intake benchmark runs on."""
+    from gateway.db import migrate
+    from gateway.db.models import Partner
+    from gateway.db.session import make_engine, session_scope
+    from gateway.exchanges.profile import ExchangeProfile
+    from gateway.exchanges.runtime import Runtime
+    from gateway.security.keystore import KeyStore
+    from gateway.transports.memory import MemoryStore, MemoryTransport
+
+    migrate.upgrade(url)
+    store = KeyStore(root / "keys")
+    store.ensure()
+    rt = Runtime(make_engine(url), root, store.key_dir, store.cipher(), store.blind_index(), actor="bench")
+    with session_scope(rt.engine) as session:
+        session.add(Partner(id=partner, kind="employer", name=partner.title(), config={}))
+    memory = MemoryStore()
+    profile = ExchangeProfile(partner, lambda side: MemoryTransport(memory), inbound_formats=(fmt,))
+    return rt, profile
