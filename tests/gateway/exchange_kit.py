@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -337,3 +338,20 @@ def acme_sqlite(sqlite_url: str, tmp_path: Path) -> Iterator[Runtime]:
     add_partner(rt, "acme")
     yield rt
     rt.engine.dispose()
+
+
+@contextmanager
+def cli_settings(monkeypatch: Any, data_dir: Path, database_url: str, **settings: str) -> Iterator[None]:
+    """The settings an in-process CLI command reads: the test's data directory and database, and any
+    other ``CSGATE_<NAME>`` given; the settings cache is cleared on the way in and out."""
+    from gateway.config import get_settings
+
+    monkeypatch.setenv("CSGATE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("CSGATE_DATABASE_URL", database_url)
+    for name, value in settings.items():
+        monkeypatch.setenv(f"CSGATE_{name.upper()}", value)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        get_settings.cache_clear()

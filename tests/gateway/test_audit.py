@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from exchange_kit import cli_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
@@ -17,7 +18,6 @@ from typer.testing import CliRunner
 from gateway.audit import log as audit
 from gateway.audit import merkle
 from gateway.audit.signing import CheckpointSigner
-from gateway.config import get_settings
 from gateway.db import migrate
 from gateway.db.models import AuditEntry
 from gateway.db.session import make_engine, session_scope
@@ -233,10 +233,7 @@ def test_personal_data_and_floats_are_refused(lite: Engine) -> None:
 def test_cli_verify_exit_codes(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gateway.cli import app
 
-    monkeypatch.setenv("CSGATE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("CSGATE_DATABASE_URL", sqlite_url)
-    get_settings.cache_clear()
-    try:
+    with cli_settings(monkeypatch, tmp_path, sqlite_url):
         migrate.upgrade(sqlite_url)
         engine = make_engine(sqlite_url)
         fill(engine, CheckpointSigner.load(tmp_path / "keys", create=True))
@@ -248,5 +245,3 @@ def test_cli_verify_exit_codes(sqlite_url: str, tmp_path: Path, monkeypatch: pyt
         bad = runner.invoke(app, ["audit", "verify"])
         assert bad.exit_code == 1 and "entry 0" in bad.output
         engine.dispose()
-    finally:
-        get_settings.cache_clear()

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from exchange_kit import ROOT, add_partner, memory_profile, runtime
+from exchange_kit import ROOT, add_partner, cli_settings, memory_profile, runtime
 from sqlalchemy import select, update
 
 from gateway.cases import disclosure, feed, registry
@@ -226,7 +226,6 @@ def test_the_cli_loads_an_extract_and_shows_a_case(
     from typer.testing import CliRunner
 
     from gateway.cli import app
-    from gateway.config import get_settings
 
     rt = runtime(sqlite_url, tmp_path, key_dir=tmp_path / "data" / "keys")
     add_partner(rt, "sdnh")
@@ -236,30 +235,27 @@ def test_the_cli_loads_an_extract_and_shows_a_case(
     )
     bad = case_line("C-101", "cw-1", person("NCP", "000123456", "FAY", "EXAMPLE"))
     extract.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(bad) + b"\n{not json\n")
-    monkeypatch.setenv("CSGATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CSGATE_DATABASE_URL", sqlite_url)
-    get_settings.cache_clear()
     try:
-        runner = CliRunner()
-        loaded = runner.invoke(app, ["cases", "import", str(extract), "--json"])
-        assert loaded.exit_code == 1  # some lines rejected, the rest loaded
-        assert orjson.loads(loaded.stdout.splitlines()[0])["cases_added"] == 1
-        assert "line 2: CASE_INVALID" in loaded.stderr and "line 3: CASE_LINE" in loaded.stderr
-        assert "000123456" not in loaded.output
+        with cli_settings(monkeypatch, tmp_path / "data", sqlite_url):
+            runner = CliRunner()
+            loaded = runner.invoke(app, ["cases", "import", str(extract), "--json"])
+            assert loaded.exit_code == 1  # some lines rejected, the rest loaded
+            assert orjson.loads(loaded.stdout.splitlines()[0])["cases_added"] == 1
+            assert "line 2: CASE_INVALID" in loaded.stderr and "line 3: CASE_LINE" in loaded.stderr
+            assert "000123456" not in loaded.output
 
-        _take_in(rt, "sdnh", "new-hire", NEW_HIRES)
-        shown = runner.invoke(app, ["cases", "show", "C-100"])
-        assert shown.exit_code == 0 and "withheld: family violence indicator" in shown.stdout
-        assert "NCP ALEX TESTER (SSN ...5671)" in shown.stdout and NCP_SSN not in shown.stdout
-        assert runner.invoke(app, ["cases", "show", "C-404"]).exit_code == 2
-        assert runner.invoke(app, ["cases", "show", "C-100", "--court-order", "x"]).exit_code == 3
-        assert runner.invoke(app, ["cases", "feed", "--json"]).stdout == ""  # intake fed it already
+            _take_in(rt, "sdnh", "new-hire", NEW_HIRES)
+            shown = runner.invoke(app, ["cases", "show", "C-100"])
+            assert shown.exit_code == 0 and "withheld: family violence indicator" in shown.stdout
+            assert "NCP ALEX TESTER (SSN ...5671)" in shown.stdout and NCP_SSN not in shown.stdout
+            assert runner.invoke(app, ["cases", "show", "C-404"]).exit_code == 2
+            assert runner.invoke(app, ["cases", "show", "C-100", "--court-order", "x"]).exit_code == 3
+            assert runner.invoke(app, ["cases", "feed", "--json"]).stdout == ""  # intake fed it already
 
-        token = runner.invoke(app, ["api", "token", "--role", "caseworker", "--caseworker", "cw-1"])
-        assert token.exit_code == 0 and '"caseworker:cw-1"' in token.stdout
-        assert runner.invoke(app, ["api", "token", "--role", "admin", "--caseworker", "cw-1"]).exit_code != 0
+            token = runner.invoke(app, ["api", "token", "--role", "caseworker", "--caseworker", "cw-1"])
+            assert token.exit_code == 0 and '"caseworker:cw-1"' in token.stdout
+            assert runner.invoke(app, ["api", "token", "--role", "admin", "--caseworker", "cw-1"]).exit_code != 0
     finally:
-        get_settings.cache_clear()
         rt.engine.dispose()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exchange_kit import ROOT, add_partner, load_folder_partner, memory_profile, runtime
+from exchange_kit import ROOT, add_partner, cli_settings, load_folder_partner, memory_profile, runtime
 from sqlalchemy import select, update
 
 import adapters
@@ -174,7 +174,6 @@ def test_the_cli_lists_and_queues_notices(sqlite_url: str, tmp_path: Path, monke
     from typer.testing import CliRunner
 
     from gateway.cli import app
-    from gateway.config import get_settings
 
     rt = dataclasses.replace(
         runtime(sqlite_url, tmp_path, key_dir=tmp_path / "data" / "keys"), iwo=IwoIssuer.model_validate(ISSUER)
@@ -183,19 +182,15 @@ def test_the_cli_lists_and_queues_notices(sqlite_url: str, tmp_path: Path, monke
     load_folder_partner(rt, "portal", tmp_path / "portal", inbound=("eiwo-ack",), outbound=("eiwo",))
     registry.import_cases(rt, [case("C-100", NCP_SSN, ORDER)])
     _take_in(rt)
-    monkeypatch.setenv("CSGATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CSGATE_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("CSGATE_IWO", json.dumps(ISSUER))
-    get_settings.cache_clear()
     try:
-        runner = CliRunner()
-        listed = runner.invoke(app, ["cases", "iwos", "--status", "pending", "--json"])
-        assert listed.exit_code == 0 and json.loads(listed.stdout)["case_id"] == "C-100"
-        queued = runner.invoke(app, ["cases", "iwos", "--queue", "--json"])
-        assert queued.exit_code == 0 and json.loads(queued.stdout)["status"] == "queued"
-        assert NCP_SSN not in listed.output + queued.output
+        with cli_settings(monkeypatch, tmp_path / "data", sqlite_url, iwo=json.dumps(ISSUER)):
+            runner = CliRunner()
+            listed = runner.invoke(app, ["cases", "iwos", "--status", "pending", "--json"])
+            assert listed.exit_code == 0 and json.loads(listed.stdout)["case_id"] == "C-100"
+            queued = runner.invoke(app, ["cases", "iwos", "--queue", "--json"])
+            assert queued.exit_code == 0 and json.loads(queued.stdout)["status"] == "queued"
+            assert NCP_SSN not in listed.output + queued.output
     finally:
-        get_settings.cache_clear()
         rt.engine.dispose()
 
 

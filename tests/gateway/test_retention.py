@@ -13,6 +13,7 @@ import pytest
 from exchange_kit import (
     FAST,
     add_partner,
+    cli_settings,
     fixture,
     load_folder_partner,
     memory_profile,
@@ -23,7 +24,6 @@ from exchange_kit import (
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from gateway.config import get_settings
 from gateway.db.models import AuditEntry, Exchange, ExchangeStatus, Partner, Quarantine, Reject
 from gateway.db.session import session_scope
 from gateway.errors import RetriableTransportError
@@ -202,19 +202,16 @@ def test_the_cli_previews_and_applies_retention(
             .where(Exchange.id == result.exchange_id)
             .values(created_at=datetime.now(UTC) - timedelta(days=31))
         )
-    monkeypatch.setenv("CSGATE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CSGATE_DATABASE_URL", sqlite_url)
-    get_settings.cache_clear()
     try:
-        runner = CliRunner()
-        preview = runner.invoke(app, ["exchange", "purge", "--dry-run", "--json"])
-        assert preview.exit_code == 0, preview.output
-        assert '"exchanges":1' in preview.stdout and _exchange(rt, result.exchange_id).purged_at is None
-        done = runner.invoke(app, ["exchange", "purge", "--partner", "folder", "--json"])
-        assert done.exit_code == 0 and '"exchanges":1' in done.stdout
-        assert _exchange(rt, result.exchange_id).purged_at is not None
-        unknown = runner.invoke(app, ["exchange", "purge", "--partner", "nobody"])
-        assert unknown.exit_code == 2
+        with cli_settings(monkeypatch, tmp_path / "data", sqlite_url):
+            runner = CliRunner()
+            preview = runner.invoke(app, ["exchange", "purge", "--dry-run", "--json"])
+            assert preview.exit_code == 0, preview.output
+            assert '"exchanges":1' in preview.stdout and _exchange(rt, result.exchange_id).purged_at is None
+            done = runner.invoke(app, ["exchange", "purge", "--partner", "folder", "--json"])
+            assert done.exit_code == 0 and '"exchanges":1' in done.stdout
+            assert _exchange(rt, result.exchange_id).purged_at is not None
+            unknown = runner.invoke(app, ["exchange", "purge", "--partner", "nobody"])
+            assert unknown.exit_code == 2
     finally:
-        get_settings.cache_clear()
         rt.engine.dispose()
