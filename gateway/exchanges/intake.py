@@ -336,7 +336,7 @@ def _commit_chunk(
 
 def _finish(run: _Run, fmt: str, file_error: FileStructureError | None) -> IntakeResult:
     profile = run.profile
-    with session_scope(run.rt.engine) as session:
+    with session_scope(run.rt.engine, writes_after_reading=True) as session:
         exchange = session.get_one(Exchange, run.exchange_id)
         if file_error is not None or (exchange.records_rejected and exchange.records_good):
             status = ExchangeStatus.PARTIAL
@@ -393,7 +393,7 @@ def _quarantine(run: _Run, code: str, message: str, *, alert_kind: str, drop_sta
         alert_kind=alert_kind,
         drop_staged=drop_staged,
     )
-    with session_scope(run.rt.engine) as session:
+    with session_scope(run.rt.engine, writes_after_reading=True) as session:
         exchange = session.get_one(Exchange, run.exchange_id)
         result = IntakeResult(
             exchange.id,

@@ -132,7 +132,7 @@ def queue(
 def send(rt: Runtime, profile: ExchangeProfile, exchange_id: int) -> SendResult:
     """Upload one queued exchange (see the module docstring)."""
     started = time.perf_counter()
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         exchange = session.get_one(Exchange, exchange_id)
         if exchange.direction is not ExchangeDirection.OUTBOUND or exchange.status not in SENDABLE:
             return SendResult(exchange_id, exchange.status, exchange.error_code)
@@ -155,7 +155,7 @@ def send(rt: Runtime, profile: ExchangeProfile, exchange_id: int) -> SendResult:
         return _dead_letter(rt, profile, exchange_id, "UPLOAD_MISMATCH", message, started)
 
     now = datetime.now(UTC)
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         exchange = session.get_one(Exchange, exchange_id)
         exchange.status, exchange.finished_at = ExchangeStatus.SENT, now
         exchange.error_code = exchange.error_message = None
@@ -173,7 +173,7 @@ def send(rt: Runtime, profile: ExchangeProfile, exchange_id: int) -> SendResult:
 def _dead_letter(
     rt: Runtime, profile: ExchangeProfile, exchange_id: int, code: str, message: str, started: float
 ) -> SendResult:
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         exchange = session.get_one(Exchange, exchange_id)
         exchange.status, exchange.error_code, exchange.error_message = ExchangeStatus.DEAD_LETTER, code, message
         exchange.finished_at = datetime.now(UTC)
@@ -231,7 +231,7 @@ def push(rt: Runtime, profile: ExchangeProfile) -> list[SendResult]:
 
 def requeue(rt: Runtime, exchange_id: int) -> None:
     """Put one dead-lettered outbound exchange back in the queue (an operator action, audited)."""
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         exchange = session.get(Exchange, exchange_id)
         if exchange is None or exchange.status is not ExchangeStatus.DEAD_LETTER:
             raise NotRetryable(f"exchange {exchange_id} is not a dead letter")
@@ -253,7 +253,7 @@ def requeue(rt: Runtime, exchange_id: int) -> None:
 def check_overdue(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     """Raise an ``ack_overdue`` alert for each sent exchange past its acknowledgment deadline."""
     now = now or datetime.now(UTC)
-    with session_scope(rt.engine) as session:
+    with session_scope(rt.engine, writes_after_reading=True) as session:
         overdue = session.execute(
             select(Exchange.id, Exchange.partner_id).where(
                 Exchange.direction == ExchangeDirection.OUTBOUND,

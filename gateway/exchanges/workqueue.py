@@ -197,7 +197,7 @@ def abandon(engine: Engine, claim: Claim) -> None:
 
 def requeue(engine: Engine, item_id: int, *, actor: str) -> None:
     """Put one dead-lettered or failed item back to pending (an operator action, audited)."""
-    with session_scope(engine) as session:
+    with session_scope(engine, writes_after_reading=True) as session:
         item = session.get(WorkItem, item_id)
         if item is None or item.status not in (WorkStatus.DEAD_LETTER, WorkStatus.FAILED):
             raise NotRequeueable(f"work item {item_id} is not a dead letter or failure")
