@@ -29,11 +29,11 @@ from gateway.api.cli import app as api_app
 from gateway.api.server import serve
 from gateway.audit.cli import app as audit_app
 from gateway.cases.cli import app as cases_app
-from gateway.console import console, err_console
 from gateway.exchanges.cli import app as exchange_app
 from gateway.exchanges.quarantine_cli import app as quarantine_app
 from gateway.partners.cli import app as partners_app
 from gateway.security.cli import app as keys_app
+from gateway.terminal import console, err_console
 
 EXIT_OK, EXIT_REJECTS, EXIT_FILE, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2, 3, 64
 PROGRESS_MIN_BYTES = 8 << 20

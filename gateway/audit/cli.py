@@ -13,7 +13,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from gateway.console import console
+from gateway.terminal import console
 
 app = typer.Typer(no_args_is_help=True, help="Audit log: verify, checkpoint, public-key.")
 

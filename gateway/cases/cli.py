@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from gateway.console import console, err_console
 from gateway.exchanges.cli import EXIT_FAILED, EXIT_NOT_FOUND, JsonOpt, emit, runtime
+from gateway.terminal import console, err_console
 
 EXIT_REFUSED = 3
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from gateway.console import console, err_console
+from gateway.terminal import console, err_console
 
 if TYPE_CHECKING:
     from gateway.exchanges.profile import ExchangeProfile

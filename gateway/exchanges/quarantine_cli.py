@@ -15,8 +15,8 @@ from typing import Annotated
 import orjson
 import typer
 
-from gateway.console import err_console
 from gateway.exchanges.cli import EXIT_FAILED, EXIT_NOT_FOUND, JsonOpt, emit, profile_of, runtime
+from gateway.terminal import err_console
 
 app = typer.Typer(no_args_is_help=True, help="Quarantined files: list, show, release, reprocess.")
 

@@ -13,8 +13,8 @@ from typing import Annotated
 import orjson
 import typer
 
-from gateway.console import console
 from gateway.errors import ConfigError
+from gateway.terminal import console
 
 EXIT_INVALID = 1
 EXIT_CONFIG = 78  # sysexits EX_CONFIG

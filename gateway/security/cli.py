@@ -23,8 +23,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from gateway.console import console, err_console
 from gateway.errors import GatewayError
+from gateway.terminal import console, err_console
 
 EXIT_CONFIG = 78
 
