@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -60,6 +61,8 @@ class IwoIssuer(BaseModel):
     ccpa_limit_percent: int = Field(default=50, ge=50, le=65)
     send_copy_to_employee: bool = True
     timezone: str = "UTC"  # for the two business days
+    # days the agency is closed beyond the federal holidays (which never count as business days)
+    holidays: frozenset[date] = frozenset()
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,8 @@ the State Directory of New Hires (42 U.S.C. 653a(g)(1)). Here:
 1. ``create`` (called by the feed) builds the canonical ``IncomeWithholdingOrder`` from the case (its
    order, the custodial party as obligee, the children), the parent, the employer as the report gives
    it (its payroll address first), and the agency's issuer settings (``Settings.iwo``), and keeps it
-   as a ``pending`` notice due two business days (in the issuer's time zone) after the file arrived.
+   as a ``pending`` notice due two business days (in the issuer's time zone; weekends, federal holidays
+   and the issuer's ``holidays`` do not count) after the file arrived.
    One notice per parent, employer and hire date: the tracking id is a keyed digest of the three, so
    a resent report issues nothing new. An order the model refuses (the case lacks what an e-IWO must
    carry) is kept as ``failed`` and alerted, so a caseworker can issue it by hand in time.
@@ -99,7 +100,7 @@ def create(
             data_enc=rt.cipher.encrypt_json(data, NOTICE_AAD),
             key_id=rt.cipher.current_key_id,
             source_exchange_id=exchange_id,
-            due_at=add_business_days(received_at, BUSINESS_DAYS, issuer.timezone),
+            due_at=add_business_days(received_at, BUSINESS_DAYS, issuer.timezone, issuer.holidays),
             status=status,
             error_code=code,
         )

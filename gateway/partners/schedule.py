@@ -1,4 +1,4 @@
-"""Partner schedules (crontab expressions) and acknowledgment deadlines.
+"""Partner schedules (crontab expressions), acknowledgment deadlines and the business-day calendar.
 
 APScheduler 3 reads the day-of-week field of ``CronTrigger.from_crontab`` with 0 = Monday, unlike
 cron, where 0 (and 7) = Sunday: ``0 6 * * 1-5`` would run Tuesday to Saturday. Partners write
@@ -8,7 +8,9 @@ ordinary crontab lines, so ``crontab_trigger`` translates numeric days into day 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -65,15 +67,64 @@ def crontab_trigger(expr: str, timezone: str = "UTC") -> CronTrigger:
     )
 
 
-def add_business_days(start: datetime, days: int, timezone: str = "UTC") -> datetime:
-    """``start`` plus ``days`` weekdays (Monday–Friday) in ``timezone``, same time of day.
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The ``n``-th ``weekday`` (0 = Monday) of the month; ``n = -1`` the last."""
+    if n > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
 
-    Public holidays are not known here and count as business days. ``start`` must be aware.
+
+def _observed(day: date) -> date:
+    """A holiday on a Saturday is observed the Friday before, on a Sunday the Monday after
+    (5 U.S.C. 6103(b) and Executive Order 11582)."""
+    if day.weekday() == 5:
+        return day - timedelta(days=1)
+    if day.weekday() == 6:
+        return day + timedelta(days=1)
+    return day
+
+
+@cache
+def federal_holidays(year: int) -> frozenset[date]:
+    """The days federal offices are closed in ``year`` (5 U.S.C. 6103(a)), as observed.
+
+    Fixed-date holidays move off weekends (``_observed``), so New Year's Day of the next year can fall
+    on December 31 of this one (2021, 2027). Juneteenth counts from 2021, when it became a holiday."""
+
+    def fixed(y: int) -> list[date]:
+        days = [date(y, 1, 1), date(y, 7, 4), date(y, 11, 11), date(y, 12, 25)]
+        if y >= 2021:
+            days.append(date(y, 6, 19))
+        return [_observed(d) for d in days]
+
+    floating = [
+        _nth_weekday(year, 1, 0, 3),  # Birthday of Martin Luther King, Jr.
+        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
+        _nth_weekday(year, 5, 0, -1),  # Memorial Day
+        _nth_weekday(year, 9, 0, 1),  # Labor Day
+        _nth_weekday(year, 10, 0, 2),  # Columbus Day
+        _nth_weekday(year, 11, 3, 4),  # Thanksgiving Day
+    ]
+    return frozenset(d for d in (*fixed(year - 1), *fixed(year), *fixed(year + 1), *floating) if d.year == year)
+
+
+def is_business_day(day: date, holidays: Collection[date] = ()) -> bool:
+    """Monday to Friday, not a federal holiday and not one of ``holidays`` (the agency's own closures)."""
+    return day.weekday() < 5 and day not in federal_holidays(day.year) and day not in holidays
+
+
+def add_business_days(start: datetime, days: int, timezone: str = "UTC", holidays: Collection[date] = ()) -> datetime:
+    """``start`` plus ``days`` business days (``is_business_day``) in ``timezone``, same time of day.
+
+    Federal holidays never count; ``holidays`` adds the days a state observes beyond them. ``start``
+    must be aware.
     """
     local = start.astimezone(ZoneInfo(timezone))
     remaining = days
     while remaining > 0:
         local += timedelta(days=1)
-        if local.weekday() < 5:
+        if is_business_day(local.date(), holidays):
             remaining -= 1
     return local.astimezone(start.tzinfo)

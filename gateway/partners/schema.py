@@ -10,6 +10,7 @@ A partners file is TOML with one ``[[partner]]`` table per trading partner (see
     schedule = "0 6 * * 1-5"          # crontab (0/7 = Sunday); omit for on-demand only
     timezone = "America/Chicago"      # for the schedule and business-day deadlines (default UTC)
     retention_days = 2555             # how long exchanged files and records are kept
+    fips = "2900000"                  # a state IV-D agency's locator code (CSENet Other-FIPS); others omit it
     on_structure_error = "quarantine" # or "accept_partial": keep a damaged file's good records
 
     [partner.formats]                 # adapter keys, see `csgate formats`
@@ -31,7 +32,7 @@ A partners file is TOML with one ``[[partner]]`` table per trading partner (see
 
     [partner.ack]                     # an expected acknowledgment for each outbound file
     format = "eiwo-ack"               # an inbound adapter key of this partner
-    deadline_hours = 48               # or deadline_business_days = 2
+    deadline_hours = 48               # or deadline_business_days = 2 (weekends and federal holidays skipped)
 
 Relative paths are resolved against the partners file's directory. Unknown keys are errors, so a
 typo never silently disables a setting.
@@ -226,6 +227,10 @@ class PartnerConfig(_Strict):
     schedule: str | None = None
     ack: AckRule | None = None
     retention_days: Annotated[int, Field(ge=1, le=36500)]
+    # The partner's locator code: FIPS state (2) + county (3) [+ local office (2)], agency-formats.md §1.2.
+    # For another state's IV-D agency, the office our CSENet transactions are addressed to (header
+    # Other-FIPS, positions 8-14): a caseworker's quick locate (``gateway.cases.locate``) needs it.
+    fips: Annotated[str, Field(pattern=r"^[0-9]{5}(?:[0-9A-Z]{2})?$")] | None = None
     # A file whose counts, totals or framing are wrong (FileStructureError): hold the whole file in
     # quarantine (default), or keep its good records and mark the exchange partial.
     on_structure_error: Literal["quarantine", "accept_partial"] = "quarantine"

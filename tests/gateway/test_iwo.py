@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,16 @@ def test_a_new_hire_of_a_parent_with_an_order_becomes_one_e_iwo_due_in_two_busin
     assert order.order.total is not None and str(order.order.total.amount) == "300.00"
     assert order.obligee is not None and order.obligee.last == "TESTER" and len(order.children) == 1
     assert iwo.check_overdue(rt, now=notice.due_at + timedelta(seconds=1)) == []  # sent in time
+
+
+def test_the_issuers_closures_do_not_count_as_business_days(rt: Runtime) -> None:
+    today = datetime.now(UTC).date()
+    closed = frozenset(today + timedelta(days=n) for n in range(1, 8))  # the agency's next week off
+    rt = dataclasses.replace(rt, iwo=IwoIssuer.model_validate({**ISSUER, "holidays": sorted(closed)}))
+    received = _take_in(rt)
+    [notice] = _notices(rt)
+    assert notice.due_at == add_business_days(received.created_at, 2, holidays=closed)
+    assert notice.due_at.date() > max(closed)
 
 
 def test_a_notice_the_format_refuses_fails_with_an_alert_and_the_others_go(rt: Runtime) -> None:

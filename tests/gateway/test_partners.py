@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from gateway.partners.registry import (
     load_partners,
     read_partners,
 )
-from gateway.partners.schedule import add_business_days, crontab_trigger
+from gateway.partners.schedule import add_business_days, crontab_trigger, federal_holidays, is_business_day
 from gateway.security.envelope import load_certificate
 from gateway.transports import open_transport
 from gateway.transports.memory import reset_memory_stores
@@ -202,6 +202,28 @@ def test_business_day_deadlines_skip_weekends(tmp_path: Path) -> None:
     fpls = read_partners(EXAMPLE)[1]  # 72 hours
     assert fpls.ack_deadline(friday) == friday + timedelta(hours=72)
     assert read_partners(EXAMPLE)[2].ack_deadline(friday) is None
+
+
+def test_federal_holidays_as_observed() -> None:
+    assert sorted(federal_holidays(2026)) == [
+        date(2026, 1, 1), date(2026, 1, 19), date(2026, 2, 16), date(2026, 5, 25), date(2026, 6, 19),
+        date(2026, 7, 3),  # July 4 is a Saturday
+        date(2026, 9, 7), date(2026, 10, 12), date(2026, 11, 11), date(2026, 11, 26), date(2026, 12, 25),
+    ]  # fmt: skip
+    # New Year's Day 2022 fell on a Saturday: observed on Friday, December 31, 2021, and 2022 has none
+    assert date(2021, 12, 31) in federal_holidays(2021) and date(2022, 1, 1) not in federal_holidays(2022)
+    assert not any(d.month == 1 and d.day < 10 for d in federal_holidays(2022))
+    assert date(2020, 6, 19) not in federal_holidays(2020)  # Juneteenth from 2021
+    assert date(2027, 7, 5) in federal_holidays(2027)  # July 4, 2027 is a Sunday
+
+
+def test_business_days_skip_federal_holidays_and_the_agencys_own() -> None:
+    wednesday = datetime(2026, 11, 25, 14, tzinfo=UTC)  # the day before Thanksgiving
+    assert add_business_days(wednesday, 2) == datetime(2026, 11, 30, 14, tzinfo=UTC)
+    assert add_business_days(wednesday, 2, holidays={date(2026, 11, 27)}) == datetime(2026, 12, 1, 14, tzinfo=UTC)
+    christmas_eve = datetime(2027, 12, 23, 9, tzinfo=UTC)  # Thursday; Dec 24 and Dec 31 are observed holidays
+    assert add_business_days(christmas_eve, 5) == datetime(2028, 1, 3, 9, tzinfo=UTC)
+    assert not is_business_day(date(2027, 12, 31)) and is_business_day(date(2027, 12, 30))
 
 
 # ---------------------------------------------------------------------------- checks of referenced files
