@@ -62,7 +62,7 @@ def feed(
     else:
         one = feed_module.feed(rt, exchange_id)
         reports = [one] if one is not None else []
-    columns = ("exchange_id", "matched", "findings", "fvi_set", "iwos")
+    columns = ("exchange_id", "matched", "findings", "fvi_set", "iwos", "answers")
     emit([r.as_dict() for r in reports], as_json, columns, "case feed")
 
 
@@ -135,6 +135,8 @@ def iwos(
         "due_at",
         "exchange_id",
         "error_code",
+        "answer",
+        "answer_reason",
     )
     emit(rows, as_json, columns, "income withholding notices")
 

@@ -11,13 +11,15 @@ record             what a matched participant gets
 ``new_hire``       the employer (as of the hire date) and the employee's addresses (W-4)
 ``wage_record``    the employer, with the quarter's wages (income verification, NDNH/SWA QW)
 ``ui_claim``       the claimant's address and the quarter's benefit (UI)
-``employer_ack``   the employee's last known address and new employer (termination notices)
+``employer_ack``   the employee's last known address and new employer (termination notices);
+                   an answer to one of our income withholding notices is recorded on the notice
 ``locate_result``  the addresses, employers and income a locate source reported (FCR);
                    a result blocked by the Family Violence Indicator sets the participant's FVI
 =================  ==============================================================================
 
 A new hire matched to a case's noncustodial parent also makes the income withholding notice the
-case's order calls for (``gateway.cases.iwo``).
+case's order calls for, and the employer's acknowledgment of that notice (accepted, or rejected with
+its reason) is recorded on it (``gateway.cases.iwo``).
 
 Each finding keeps its source (the format, and the reporting agency where there is one) and its
 date: sources are weighed against each other, not overwritten. A finding already on the person (same
@@ -76,6 +78,12 @@ class FeedReport:
     findings: int = 0  # findings stored (new to the person)
     fvi_set: int = 0  # participants whose FVI a locate result set
     iwos: int = 0  # income withholding notices a new hire called for (``gateway.cases.iwo``)
+    answers: int = 0  # employers' answers recorded on those notices
+
+    @property
+    def changed(self) -> bool:
+        """Whether the cases changed (and the feed goes on record, with what changed)."""
+        return bool(self.findings or self.fvi_set or self.iwos or self.answers)
 
     def as_dict(self) -> dict[str, int | None]:
         return {
@@ -84,6 +92,7 @@ class FeedReport:
             "findings": self.findings,
             "fvi_set": self.fvi_set,
             "iwos": self.iwos,
+            "answers": self.answers,
         }
 
 
@@ -131,7 +140,7 @@ def feed(rt: Runtime, exchange_id: int) -> FeedReport | None:
             _apply(rt, session, (exchange_id, source_format, received_at), _records(rt, matched), report)
     with session_scope(rt.engine) as session:
         session.execute(update(Exchange).where(Exchange.id == exchange_id).values(fed_at=datetime.now(UTC)))
-        if report.findings or report.fvi_set or report.iwos:  # the cases changed: on record, with what changed
+        if report.changed:
             subject = f"exchange:{exchange_id}"
             audit.append(session, actor=rt.actor, action="case_feed.applied", subject=subject, detail=report.as_dict())
     if report.matched:
@@ -183,11 +192,11 @@ def backfill(rt: Runtime, person_ids: Sequence[int]) -> FeedReport:
                 found.setdefault((exchange_id, fmt), {}).setdefault(staged_id, (blob, []))[1].append(person_id)
             for (exchange_id, fmt), matched in found.items():
                 _apply(rt, session, (exchange_id, fmt, now), _records(rt, matched), report)
-            if report.findings or report.fvi_set or report.iwos:
+            if report.changed:
                 detail = {**report.as_dict(), "person_ids": chunk}
                 action = "case_feed.backfilled"
                 audit.append(session, actor=rt.actor, action=action, subject="case_registry", detail=detail)
-        for name in ("matched", "findings", "fvi_set", "iwos"):
+        for name in ("matched", "findings", "fvi_set", "iwos", "answers"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
     return total
 
@@ -204,9 +213,10 @@ def _records(rt: Runtime, matched: Mapping[int, tuple[bytes, list[int]]]) -> lis
     ]
 
 
-# agency code, findings, FVI-blocked, and the new-hire report it is or carries (an e-IWO is due); whom
-# it is about was settled by the join on ``subject_bidx`` that chose the record
-Extracted = tuple[str | None, list[Finding], bool, Mapping[str, Any] | None]
+# agency code, findings, FVI-blocked, the new-hire report it is or carries (an e-IWO is due), and the
+# answer to an e-IWO it is (tracking id, disposition, reason); whom it is about was settled by the join
+# on ``subject_bidx`` that chose the record
+Extracted = tuple[str | None, list[Finding], bool, Mapping[str, Any] | None, iwo.Answer | None]
 
 
 def _apply(
@@ -222,12 +232,15 @@ def _apply(
     rows: list[tuple[Any, ...]] = []
     blocked_people: set[int] = set()
     hires: list[tuple[list[int], Mapping[str, Any]]] = []
-    for (agency, findings, blocked, hire), matched in records:
+    answers: list[tuple[iwo.Answer, list[int]]] = []
+    for (agency, findings, blocked, hire, answer), matched in records:
         report.matched += 1
         if blocked:
             blocked_people.update(matched)
         if hire is not None:
             hires.append((matched, hire))
+        if answer is not None:
+            answers.append((answer, matched))
         source = f"{fmt}:{agency}"[:32] if agency else fmt[:32]
         for kind, as_of, content in findings:
             plain = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
@@ -243,6 +256,8 @@ def _apply(
         report.iwos += iwo.create(
             rt, session, exchange_id=exchange_id, received_at=received_at, person_ids=matched, new_hire=hire
         )
+    if answers:
+        report.answers += iwo.record_answers(rt, session, exchange_id=exchange_id, answers=answers)
     if blocked_people:
         newly = session.execute(
             update(Person).where(Person.id.in_(blocked_people), Person.fvi.is_(False)).values(fvi=True)
@@ -302,7 +317,8 @@ def _extract(canonical: Any) -> Extracted | None:
         findings = list(_addresses(employee, when))
         if canonical.get("new_employer"):
             findings.append(("employer", when, canonical["new_employer"]))
-        return _about(findings)
+        answer = iwo.answer_of(canonical)
+        return (None, findings, False, None, answer) if findings or answer else None
     if kind == "locate_result":
         return _locate(canonical)
     return None
@@ -324,11 +340,11 @@ def _locate(result: Mapping[str, Any]) -> Extracted | None:
     if not (findings or blocked):
         return None
     hire = income if isinstance(income, Mapping) and income.get("kind") == "new_hire" else None
-    return result.get("source_agency_code"), findings, blocked, hire
+    return result.get("source_agency_code"), findings, blocked, hire, None
 
 
 def _about(findings: list[Finding], hire: Mapping[str, Any] | None = None) -> Extracted | None:
-    return (None, findings, False, hire) if findings else None
+    return (None, findings, False, hire, None) if findings else None
 
 
 def _addresses(person: Mapping[str, Any], when: str | None) -> list[Finding]:

@@ -19,6 +19,12 @@ the State Directory of New Hires (42 U.S.C. 653a(g)(1)). Here:
    by tracking id like any outbound file. A notice the format refuses is ``failed`` with its code and
    alerted; the others go.
 3. ``check_overdue`` alerts (``iwo_overdue``) for a notice not yet sent when it falls due.
+4. ``record_answers`` (called by the feed) records the employer's acknowledgment on the notice it
+   answers, found by tracking id and the employee's SSN: accepted (``A``) or rejected (``R``) with
+   the reason code (mappings/codes/eiwo_ack_reason.csv). A rejection is alerted (``iwo_rejected``,
+   with the reason: not an employee, no longer employed, wrong FEIN …) so the caseworker can act on
+   it; a later acceptance closes that alert. A resent acknowledgment changes nothing, and an older
+   one never overwrites a newer.
 
 Without ``Settings.iwo`` no notice is made: the agency has not said who issues them and to whom.
 An order without a total per period gets the sum of its amounts when they share one frequency, and
@@ -31,7 +37,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -42,6 +48,7 @@ import adapters
 from adapters.base import render_checked
 from adapters.canonical import IncomeWithholdingOrder
 from adapters.errors import RecordError
+from adapters.layout import load_codes
 from gateway.audit import log as audit
 from gateway.cases.columns import CASE_AAD, participant
 from gateway.config import IwoIssuer
@@ -49,7 +56,7 @@ from gateway.db.models import Case, Exchange, ExchangeStatus, IwoNotice, Person
 from gateway.db.session import session_scope
 from gateway.errors import ConfigError
 from gateway.exchanges import outbound
-from gateway.exchanges.alerts import raise_alert
+from gateway.exchanges.alerts import raise_alert, resolve_alert
 from gateway.exchanges.partners import load_profile
 from gateway.exchanges.runtime import Runtime
 from gateway.partners.schedule import add_business_days
@@ -60,6 +67,7 @@ NOTICE_AAD = "iwo_notices.data_enc"
 BUSINESS_DAYS = 2  # 42 U.S.C. 653a(g)(1)
 FORMAT = "eiwo"  # the e-IWO Portal's flat file
 BATCH = 500  # notices per queued file
+_REASONS = load_codes("eiwo_ack_reason")  # what an employer's rejection means, for the caseworker's alert
 
 
 def create(
@@ -166,6 +174,68 @@ def queue_due(rt: Runtime) -> int | None:
     return exchange_id
 
 
+class Answer(NamedTuple):
+    """An employer's answer to one income withholding notice (an e-IWO acknowledgment)."""
+
+    tracking_id: str
+    disposition: str  # A accepted, R rejected
+    reason: str | None  # mappings/codes/eiwo_ack_reason.csv
+
+
+def answer_of(ack: Mapping[str, Any]) -> Answer | None:
+    """The answer a canonical ``EmployerAck`` gives to an order, or None for an employer's own notice
+    (action ``EMP``: termination, lump sum, suspension), which answers no order."""
+    tracking, disposition = ack.get("document_tracking_id"), ack.get("disposition")
+    if ack.get("action") == "EMP" or not tracking or disposition not in ("A", "R"):
+        return None
+    return Answer(str(tracking), str(disposition), ack.get("reason"))
+
+
+def record_answers(
+    rt: Runtime, session: Session, *, exchange_id: int, answers: Sequence[tuple[Answer, Sequence[int]]]
+) -> int:
+    """Record each answer on the notice with its tracking id made for one of the participants its SSN
+    is (see the module docstring); how many notices changed. An acknowledgment of an order we did not
+    issue here (or of another person's) matches no notice and changes nothing."""
+    now = datetime.now(UTC)
+    recorded: list[list[Any]] = []
+    for answer, person_ids in answers:
+        notice = session.scalar(
+            select(IwoNotice).where(
+                IwoNotice.document_tracking_id == answer.tracking_id, IwoNotice.person_id.in_(person_ids)
+            )
+        )
+        if notice is None or (notice.answer_exchange_id or 0) >= exchange_id:
+            continue  # not ours, this very file fed again, or a newer answer already recorded
+        notice.answer, notice.answer_reason = answer.disposition, answer.reason
+        notice.answered_at, notice.answer_exchange_id = now, exchange_id
+        key = f"iwo:{notice.id}"
+        if answer.disposition == "R":
+            state_case_id = session.scalar(select(Case.state_case_id).where(Case.id == notice.case_id))
+            why = _REASONS.get(answer.reason or "", "no reason given")
+            raise_alert(
+                session,
+                kind="iwo_rejected",
+                key=key,
+                message=f"employer {notice.employer_fein} rejected income withholding notice {notice.id} for case "
+                f"{state_case_id}: {why} ({answer.reason or '-'})",
+                exchange_id=exchange_id,
+            )
+        else:
+            resolve_alert(session, kind="iwo_rejected", key=key)
+        recorded.append([notice.id, answer.disposition, answer.reason])
+    if recorded:
+        session.flush()
+        audit.append(
+            session,
+            actor=rt.actor,
+            action="iwo.answered",
+            subject=f"exchange:{exchange_id}",
+            detail={"notices": recorded},
+        )
+    return len(recorded)
+
+
 def check_overdue(rt: Runtime, *, now: datetime | None = None) -> list[int]:
     """Raise ``iwo_overdue`` for each notice past its due time that has not been sent; their ids."""
     now = now or datetime.now(UTC)
@@ -205,6 +275,8 @@ def list_notices(rt: Runtime, *, status: str | None = None, limit: int = 100) ->
                 "due_at": n.due_at.isoformat(timespec="seconds"),
                 "exchange_id": n.exchange_id,
                 "error_code": n.error_code,
+                "answer": n.answer,
+                "answer_reason": n.answer_reason,
             }
             for n, case_id in session.execute(stmt.order_by(IwoNotice.id.desc()).limit(limit))
         ]

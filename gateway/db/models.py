@@ -312,7 +312,8 @@ class IwoNotice(Base):
     order as encrypted JSON, due two business days after the new hire reached the agency, ``pending``
     until queued to the e-IWO partner (``queued``, with that outbound exchange) or refused by the
     format (``failed``, with the code). ``document_tracking_id`` is how the employer's acknowledgment
-    finds it; it carries no personal data."""
+    finds it (it carries no personal data): ``answer`` is its disposition (``A``/``R``) and
+    ``answer_reason`` its reason code, from the latest acknowledgment (``answer_exchange_id``)."""
 
     __tablename__ = "iwo_notices"
     __table_args__ = (Index(None, "status"),)
@@ -331,6 +332,10 @@ class IwoNotice(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     queued_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(1))
+    answer_reason: Mapped[str | None] = mapped_column(String(1))
+    answered_at: Mapped[datetime | None]
+    answer_exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
 
 
 class AuditEntry(Base):

@@ -136,6 +136,7 @@ def test_new_hires_reach_the_matched_participants_once(rt: Runtime) -> None:
         "findings": 4,
         "fvi_set": 0,
         "iwos": 0,
+        "answers": 0,
     }
 
     assert feed.feed(rt, exchange_id) is None  # fed already

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 import adapters
 from adapters.base import Parsed
+from adapters.canonical import EmployerAck
 from gateway.cases import feed, iwo, registry
 from gateway.config import IwoIssuer
 from gateway.db.models import Alert, Exchange, ExchangeStatus, IwoNotice
@@ -161,6 +162,53 @@ def test_a_case_without_an_order_due_or_without_issuer_settings_gets_no_notice(d
     intake.receive(rt, profile, name="nh2.txt", raw=raw)
     assert all(n.case_id != 2 for n in _notices(rt))
     rt.engine.dispose()
+
+
+def _ack_file(notice: IwoNotice, disposition: str, reason: str | None, *, ssn: str = NCP_SSN, n: int = 1) -> bytes:
+    ack = EmployerAck(
+        action="ORG",
+        case_id="C-100",
+        employer_fein=notice.employer_fein,
+        employee={"ssn": ssn, "name": {"last": "TESTER", "first": "ALEX"}},
+        document_tracking_id=notice.document_tracking_id,
+        disposition=disposition,
+        reason=reason,
+    )
+    header = {"control_number": f"ACME{n:04d}250115093000", "creation_date": "2025-01-15", "creation_time": "093000"}
+    records = [{"type": "file_header", "data": header}, {"type": "employer_ack", "canonical": ack}]
+    return b"".join(adapters.get("eiwo-ack").render(records))
+
+
+def test_the_employers_answer_is_recorded_on_its_notice_and_a_rejection_alerted(rt: Runtime) -> None:
+    _take_in(rt)
+    [notice] = _notices(rt)
+    assert iwo.queue_due(rt) is not None
+    portal, _ = memory_profile("portal", inbound=("eiwo-ack",))
+
+    rejected = intake.receive(rt, portal, name="ack1.txt", raw=_ack_file(notice, "R", "N"))
+    [answered] = _notices(rt)
+    assert (answered.answer, answered.answer_reason, answered.answer_exchange_id) == ("R", "N", rejected.exchange_id)
+    [alert] = _alerts(rt, "iwo_rejected")
+    assert "C-100" in alert.message and "no longer employed" in alert.message and NCP_SSN not in alert.message
+
+    with session_scope(rt.engine) as session:  # the same file fed again changes nothing
+        session.execute(update(Exchange).where(Exchange.id == rejected.exchange_id).values(fed_at=None))
+    again = feed.feed(rt, rejected.exchange_id)
+    assert again is not None and again.answers == 0
+
+    # another person's SSN with our tracking id answers nothing: the notice is the parent's
+    intake.receive(rt, portal, name="ack2.txt", raw=_ack_file(notice, "A", None, ssn=CP_SSN, n=2))
+    assert _notices(rt)[0].answer == "R" and len(_alerts(rt, "iwo_rejected")) == 1
+
+    accepted = intake.receive(rt, portal, name="ack3.txt", raw=_ack_file(notice, "A", None, n=3))
+    [answered] = _notices(rt)
+    assert (answered.answer, answered.answer_reason, answered.answer_exchange_id) == ("A", None, accepted.exchange_id)
+    assert _alerts(rt, "iwo_rejected") == []  # the later acceptance closed the rejection's alert
+    with session_scope(rt.engine) as session:  # an older answer fed late does not overwrite the newer one
+        session.execute(update(Exchange).where(Exchange.id == rejected.exchange_id).values(fed_at=None))
+    assert feed.feed(rt, rejected.exchange_id) is not None and _notices(rt)[0].answer == "A"
+    rows = {r["id"]: r for r in iwo.list_notices(rt)}
+    assert (rows[notice.id]["answer"], rows[notice.id]["answer_reason"]) == ("A", None)
 
 
 def test_late_or_unqueueable_notices_are_alerted_by_housekeeping(rt: Runtime) -> None:
