@@ -104,6 +104,34 @@ def show(
             out.print(line, markup=False, highlight=False)
 
 
+@app.command()
+def fvi(
+    case_id: str,
+    person_id: Annotated[int, typer.Argument(help="The participant's id (`csgate cases show --json`)")],
+    clear: Annotated[bool, typer.Option("--clear", help="Clear it instead of setting it")] = False,
+    court_order: Annotated[str | None, typer.Option(help="Required to clear: the order that ends it")] = None,
+) -> None:
+    """Set a participant's family violence indicator, or clear it with a court order's reference
+    (audited; see gateway/cases/fvi.py)."""
+    from gateway.cases import disclosure
+    from gateway.cases import fvi as fvi_module
+    from gateway.errors import AccessDenied
+
+    requester = disclosure.Requester(f"cli:{getpass.getuser()}", "admin")
+    try:
+        changed = fvi_module.change(
+            runtime(), case_id, person_id, requester, protect=not clear, court_order=court_order
+        )
+    except disclosure.CaseNotFound as exc:
+        err_console().print(str(exc), markup=False)
+        raise typer.Exit(EXIT_NOT_FOUND) from None
+    except AccessDenied as exc:
+        err_console().print(f"refused: {exc.message}", markup=False)
+        raise typer.Exit(EXIT_REFUSED) from None
+    state = "cleared" if clear else "set"
+    err_console().print(f"family violence indicator {state}" if changed else f"already {state}: nothing changed")
+
+
 def _summary(reported: dict[str, object]) -> str:
     """One line of a finding: an address's lines and place, or an employer's name and FEIN."""
     if reported.get("kind") == "employer":
