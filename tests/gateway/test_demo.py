@@ -12,6 +12,8 @@ from pathlib import Path
 
 from exchange_kit import ROOT
 
+from gateway.db import migrate
+
 
 def test_demo_runs_a_scheduled_exchange_end_to_end(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CSGATE_")}
@@ -27,7 +29,7 @@ def test_demo_runs_a_scheduled_exchange_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, out + done.stderr.decode()
     for line in (
         "database",
-        "at revision 0004",
+        f"at revision {migrate.head()}",
         "picked up on a scheduled slot",
         "acknowledged ({'accepted': 1})",
         "case extract loaded: 1 case, 3 participants",
