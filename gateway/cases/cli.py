@@ -173,10 +173,13 @@ def iwos(
 def locate(
     case_id: str,
     person_id: Annotated[int, typer.Argument(help="The participant's id (`csgate cases show --json`)")],
-    partner: Annotated[list[str], typer.Option("--partner", help="A locate partner (fcr-input), repeatable")],
+    partner: Annotated[
+        list[str], typer.Option("--partner", help="A locate partner (fcr-input, or a state's csenet), repeatable")
+    ],
     source: Annotated[list[str] | None, typer.Option("--source", help="FCR source codes; default ALL")] = None,
 ) -> None:
-    """Ask the locate sources where a participant lives and works; the answers reach the case by the feed."""
+    """Ask the locate sources where a participant lives and works: the FCR, and other states by a CSENet
+    quick locate (LO1); the answers reach the case by the feed."""
     from gateway.cases import disclosure
     from gateway.cases import locate as locate_module
     from gateway.errors import AccessDenied, ConfigError

@@ -15,6 +15,11 @@ record             what a matched participant gets
                    an answer to one of our income withholding notices is recorded on the notice
 ``locate_result``  the addresses, employers and income a locate source reported (FCR);
                    a result blocked by the Family Violence Indicator sets the participant's FVI
+CSENet ``LO1 P``   another state's answer to a quick locate (``interstate_transaction``): the
+                   addresses and employers of its NCP Locate block, source ``csenet:<the answering
+                   state's FIPS>``; a nondisclosure finding on its Case block (UIFSA) sets the
+                   participant's FVI. No other CSENet transaction is read here: those are about a
+                   case both states already work, not answers to a locate request
 =================  ==============================================================================
 
 A new hire matched to a case's noncustodial parent also makes the income withholding notice the
@@ -46,7 +51,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import Parsed
-from adapters.canonical import EmployerAck, LocateResult, NewHire, UIClaim, WageRecord
+from adapters.canonical import EmployerAck, InterstateTransaction, LocateResult, NewHire, UIClaim, WageRecord
 from gateway.audit import log as audit
 from gateway.cases import iwo
 from gateway.db.models import Exchange, ExchangeDirection, ExchangeStatus, Person, StagedRecord
@@ -64,8 +69,20 @@ FEEDABLE = (ExchangeStatus.PROCESSED, ExchangeStatus.PARTIAL)
 # exchange (payments, receipts, orders we sent) is marked fed without reading back its records, which
 # would cost intake a decryption per record for nothing.
 FORMATS = frozenset(
-    {"new-hire", "ndnh-w4", "ndnh-qw", "ndnh-qw-ebcdic", "ndnh-ui", "ndnh-ui-ebcdic", "fcr-response", "eiwo-ack"}
+    {
+        "new-hire",
+        "ndnh-w4",
+        "ndnh-qw",
+        "ndnh-qw-ebcdic",
+        "ndnh-ui",
+        "ndnh-ui-ebcdic",
+        "fcr-response",
+        "eiwo-ack",
+        "csenet",
+    }
 )
+# CSENet function and action of an answer to a quick locate (agency-formats.md §1.7, LO1 P)
+QUICK_LOCATE_ANSWER = ("LO1", "P")
 _COLUMNS = ("person_id", "data_enc", "key_id", "source", "as_of", "kind", "fingerprint", "exchange_id")
 
 Finding = tuple[str, str | None, Mapping[str, Any]]  # kind, as-of date (ISO), canonical JSON
@@ -289,6 +306,8 @@ def subject(fmt: str, parsed: Parsed, bidx: BlindIndex) -> bytes | None:
         ssn = c.claimant_ssn
     elif isinstance(c, LocateResult):
         ssn = c.person.ssn if c.person is not None else None
+    elif isinstance(c, InterstateTransaction):
+        ssn = c.ncp.ssn if (c.function, c.action) == QUICK_LOCATE_ANSWER and c.ncp is not None else None
     else:
         return None
     return bidx.ssn(ssn) if ssn else None
@@ -321,6 +340,8 @@ def _extract(canonical: Any) -> Extracted | None:
         return (None, findings, False, None, answer) if findings or answer else None
     if kind == "locate_result":
         return _locate(canonical)
+    if kind == "interstate_transaction":
+        return _quick_locate(canonical)
     return None
 
 
@@ -341,6 +362,21 @@ def _locate(result: Mapping[str, Any]) -> Extracted | None:
         return None
     hire = income if isinstance(income, Mapping) and income.get("kind") == "new_hire" else None
     return result.get("source_agency_code"), findings, blocked, hire, None
+
+
+def _quick_locate(txn: Mapping[str, Any]) -> Extracted | None:
+    """Another state's answer to a quick locate, read as the locate result its NCP Locate block is, from
+    the state that answers (the sender: Other-FIPS once the CSENet server has delivered it, chart C-4)."""
+    if (txn.get("function"), txn.get("action")) != QUICK_LOCATE_ANSWER:
+        return None
+    sender = txn["local_fips"] if (txn.get("extra") or {}).get("direction") == "outbound" else txn["other_fips"]
+    # the answering state's FIPS stands where an FCR result names its source agency: the finding's source
+    result = {**(txn.get("ncp_locate") or {}), "source_agency_code": sender[:2]}
+    # Chart C-5 Nondisclosure-Finding Y: the answering state holds a UIFSA finding that disclosing
+    # identifying information would put a party at risk; withheld here as a blocked FCR result is.
+    if (txn.get("case") or {}).get("nondisclosure_finding"):
+        result["fvi"] = "blocked"
+    return _locate(result)
 
 
 def _about(findings: list[Finding], hire: Mapping[str, Any] | None = None) -> Extracted | None:

@@ -33,7 +33,8 @@ def whereabouts(
 
 
 class LocateAsk(BaseModel):
-    """Which participant to find, through which partners, from which FCR sources."""
+    """Which participant to find, through which partners (the FCR, other states over CSENet), from which
+    FCR sources."""
 
     model_config = ConfigDict(extra="forbid")
 
