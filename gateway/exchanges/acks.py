@@ -15,9 +15,10 @@ e-IWO              ``eiwo:<document tracking id>``: the ACK echoes DTL 72 in ACK
 (eiwo, eiwo-xml,   (employer-formats.md §1.5, §1.7); outcome = the ACK disposition (A/R)
 eiwo-ack)
 CSENet (csenet)    ``csenet:<case id>:<function>`` of each request (action R): the business
-                   acknowledgment (action A) answers on the same case and function; CSENet
-                   acknowledgments carry their own serial number, not the request's
-                   (agency-formats.md §1.9); outcome = the reason (AADIN/ANOAD) or ``A``
+                   acknowledgment (action A) answers on the same case and function, and a quick
+                   locate (LO1) is answered by the other state's LO1 P itself; CSENet answers
+                   carry their own serial number, not the request's (agency-formats.md §1.9);
+                   outcome = the reason (AADIN/ANOAD, LSADR …) or the action (``A``/``P``)
 receipt            ``sha256:<digest of the file as sent>``: the csgate receipt
 (generic)          (``adapters.generic.receipt``), outcome accepted / rejected
 file order         an acknowledgment format with no matcher (e.g. an offset accept/reject
@@ -96,8 +97,11 @@ class CsenetMatcher(_PerRecord):
 
     def answers(self, parsed: Parsed) -> Iterator[Answer]:
         txn = parsed.canonical
-        if isinstance(txn, InterstateTransaction) and txn.action.value == "A" and txn.case_id:
-            yield f"csenet:{txn.case_id.strip()}:{txn.function.value}", txn.reason or "A"
+        if not isinstance(txn, InterstateTransaction) or not txn.case_id:
+            return
+        action, function = txn.action.value, txn.function.value
+        if action == "A" or (action == "P" and function == "LO1"):  # an LO1 R has no A: its P answers it
+            yield f"csenet:{txn.case_id.strip()}:{function}", txn.reason or action
 
 
 def digest_reference(sha256: str) -> str:
