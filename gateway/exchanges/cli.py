@@ -187,7 +187,9 @@ def run(partner: str, as_json: JsonOpt = False) -> None:
 def intake(
     partner: str,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File as received from PARTNER")],
-    chunk_size: Annotated[int, typer.Option(min=1, help="Records per committed chunk")] = 1000,
+    chunk_size: Annotated[
+        int | None, typer.Option(min=1, help="Records per committed chunk (default: the runtime's, 5000)")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Take in a local FILE received from PARTNER outside its transport (same checks as a pull)."""
@@ -195,7 +197,7 @@ def intake(
 
     from gateway.exchanges import intake as intake_module
 
-    rt = dataclasses.replace(runtime(), chunk_size=chunk_size)
+    rt = runtime() if chunk_size is None else dataclasses.replace(runtime(), chunk_size=chunk_size)
     profile = profile_of(rt, partner)
     with _with_partner(rt, partner):
         result = intake_module.receive(rt, profile, name=file.name, raw=file.read_bytes())
