@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench fuzz clean postgres
+.PHONY: demo test lint typecheck unit bench fuzz clean postgres browser
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -20,6 +20,9 @@ demo: $(STAMP)
 postgres:
 	bash scripts/ensure-postgres.sh
 
+browser:
+	bash scripts/ensure-chromium.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check adapters gateway tests bench
 	$(VENV)/bin/ruff format --check adapters gateway tests bench
@@ -30,7 +33,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q
 
-test: $(STAMP) postgres lint typecheck unit
+test: $(STAMP) postgres browser lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -3,6 +3,7 @@
 State on ``app.state``: ``settings``, ``runtime`` (engine, keys, data directory), ``signer`` (the
 audit checkpoint key, when this instance has it) and ``metrics_registry`` (this process's counters
 plus the database gauges). Tests pass their own runtime; ``csgate serve`` builds one from settings.
+The web console (``gateway.console``) is mounted under ``/console`` on the same state.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from gateway.api.routes import audit, cases, exchanges, health, quarantine
 from gateway.audit.signing import CheckpointSigner
 from gateway.config import Settings, get_settings
+from gateway.console import create_console
 from gateway.errors import AccessDenied
 from gateway.exchanges.runtime import Runtime
 from gateway.observability import METRICS, DatabaseCollector
@@ -36,6 +38,7 @@ def create_app(
     for module in (health, exchanges, quarantine, audit, cases):
         app.include_router(module.router)
     app.add_exception_handler(AccessDenied, _forbidden)
+    app.mount("/console", create_console(settings, runtime=runtime, signer=signer))
     return app
 
 

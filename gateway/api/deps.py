@@ -12,13 +12,15 @@ caseworker:ID   the participants of the cases assigned to caseworker ID, nothing
 
 A missing or unknown token is 401. A known token asking for more than its role allows raises
 ``AccessDenied`` (403, see ``app.create_app``) after the refusal is audited (``access.denied``).
+The web console (``gateway.console``) signs in with the same tokens and shares ``principal_for``,
+``RIGHTS`` and ``deny``, so both doors admit and refuse alike.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -42,16 +44,44 @@ _bearer = HTTPBearer(auto_error=False)
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a role, a token fingerprint (never the token) and, for a caseworker, their id."""
+    """Who is calling: a role, a token fingerprint (never the token), for a caseworker their id, and
+    the door they came in by (``api`` or ``console``), so the audit log tells the two apart."""
 
     role: str
     fingerprint: str
     caseworker: str | None = None
+    channel: str = "api"
 
     @property
     def actor(self) -> str:
         who = f"{self.role}:{self.caseworker}" if self.caseworker else self.role
-        return f"api:{who}:{self.fingerprint}"
+        return f"{self.channel}:{who}:{self.fingerprint}"
+
+    def may(self, right: Right) -> bool:
+        return right in RIGHTS.get(self.role, frozenset())
+
+
+def principal_for(tokens: Mapping[str, str], digest: str, *, channel: str = "api") -> Principal | None:
+    """The principal of the token whose SHA-256 is ``digest``, or None when ``tokens``
+    (``Settings.api_tokens``) does not admit it (any more)."""
+    for known, role in tokens.items():
+        if hmac.compare_digest(known, digest):
+            role, _, caseworker = role.partition(":")
+            return Principal(role, digest[:12], caseworker or None, channel)
+    return None
+
+
+def deny(rt: Runtime, principal: Principal, right: str, subject: str) -> AccessDenied:
+    """Put the refusal on record (``access.denied``) and return the error to raise."""
+    with session_scope(rt.engine) as session:
+        audit.append(
+            session,
+            actor=principal.actor,
+            action="access.denied",
+            subject=subject[:256],
+            detail={"role": principal.role, "right": right},
+        )
+    return AccessDenied(f"role {principal.role} may not {right}")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -68,11 +98,9 @@ def get_principal(
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bearer token required", {"WWW-Authenticate": "Bearer"})
     digest = hashlib.sha256(credentials.credentials.encode()).hexdigest()
-    tokens: dict[str, str] = request.app.state.settings.api_tokens
-    for known, role in tokens.items():
-        if hmac.compare_digest(known, digest):
-            role, _, caseworker = role.partition(":")
-            return Principal(role, digest[:12], caseworker or None)
+    principal = principal_for(request.app.state.settings.api_tokens, digest)
+    if principal is not None:
+        return principal
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown token", {"WWW-Authenticate": "Bearer"})
 
 
@@ -80,17 +108,9 @@ def require(right: Right) -> Callable[..., Principal]:
     """A dependency that lets through principals whose role has ``right``; audits refusals."""
 
     def check(request: Request, principal: Annotated[Principal, Depends(get_principal)], rt: RuntimeDep) -> Principal:
-        if right in RIGHTS.get(principal.role, frozenset()):
+        if principal.may(right):
             return principal
-        with session_scope(rt.engine) as session:
-            audit.append(
-                session,
-                actor=principal.actor,
-                action="access.denied",
-                subject=f"api:{request.method} {request.url.path}"[:256],
-                detail={"role": principal.role, "right": right},
-            )
-        raise AccessDenied(f"role {principal.role} may not {right}")
+        raise deny(rt, principal, right, f"api:{request.method} {request.url.path}")
 
     return check
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.audit import log as audit
@@ -69,6 +69,50 @@ def whereabouts(
             detail={"role": requester.role, "why": why},
         )
     raise AccessDenied(why)
+
+
+def readable_cases(rt: Runtime, requester: Requester, *, limit: int = 500) -> list[dict[str, Any]]:
+    """The cases ``requester`` may read, by case id: a caseworker's own, every case for an admin. Ids,
+    FIPS, type, caseworker and the number of participants: nothing about a person, so listing is not a
+    disclosure. Anyone else is refused as ``whereabouts`` refuses (``disclosure.denied``, ``AccessDenied``)."""
+    why = list_refusal(requester)
+    with session_scope(rt.engine) as session:
+        if why is not None:
+            audit.append(
+                session,
+                actor=requester.actor,
+                action="disclosure.denied",
+                subject="cases",
+                detail={"role": requester.role, "why": why},
+            )
+        else:
+            people = select(Person.case_id, func.count().label("n")).group_by(Person.case_id).subquery("participants")
+            stmt = (
+                select(Case, func.coalesce(people.c.n, 0))
+                .outerjoin(people, people.c.case_id == Case.id)
+                .order_by(Case.state_case_id)
+                .limit(limit)
+            )
+            if requester.role == "caseworker":
+                stmt = stmt.where(Case.caseworker == requester.caseworker)
+            return [
+                {
+                    "case_id": case.state_case_id,
+                    "fips": case.fips,
+                    "case_type": case.case_type,
+                    "caseworker": case.caseworker,
+                    "participants": int(count),
+                }
+                for case, count in session.execute(stmt)
+            ]
+    raise AccessDenied(why)
+
+
+def list_refusal(requester: Requester) -> str | None:
+    """Why ``requester`` may not list cases (``readable_cases``), or None."""
+    if requester.role == "caseworker":
+        return None if requester.caseworker else "not a caseworker"
+    return None if requester.role == "admin" else f"role {requester.role} may not read case participants"
 
 
 def refusal(case: Case, requester: Requester) -> str | None:

@@ -8,7 +8,7 @@ are audited by the functions they call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -146,6 +146,35 @@ def list_alerts(rt: Runtime, *, open_only: bool = True, kind: str | None = None)
             }
             for a in session.scalars(stmt)
         ]
+
+
+def summary(rt: Runtime, *, now: datetime | None = None) -> dict[str, Any]:
+    """The state of the exchanges at a glance: how many per status, open alerts, acknowledgments past
+    their deadline, dead letters (exchanges and scheduled runs) and files held in quarantine.
+
+    A pure read, so looking at it changes nothing: overdue acknowledgments are counted here and
+    alerted by the scheduler's housekeeping (``outbound.check_overdue``)."""
+    now = now or datetime.now(UTC)
+    with session_scope(rt.engine) as session:
+        by_status = dict(session.execute(select(Exchange.status, func.count()).group_by(Exchange.status)).all())
+        overdue_acks = session.scalar(
+            select(func.count()).where(
+                Exchange.direction == ExchangeDirection.OUTBOUND,
+                Exchange.status == ExchangeStatus.SENT,
+                Exchange.ack_due_at.is_not(None),
+                Exchange.ack_due_at < now,
+            )
+        )
+        open_alerts = session.scalar(select(func.count()).where(Alert.resolved_at.is_(None)))
+        dead_work = session.scalar(select(func.count()).where(WorkItem.status == WorkStatus.DEAD_LETTER))
+        quarantined = session.scalar(select(func.count()).where(Quarantine.released_at.is_(None)))
+    return {
+        "exchanges_by_status": {status.value: int(by_status.get(status, 0)) for status in ExchangeStatus},
+        "open_alerts": int(open_alerts or 0),
+        "overdue_acks": int(overdue_acks or 0),
+        "dead_letters": int(by_status.get(ExchangeStatus.DEAD_LETTER, 0)) + int(dead_work or 0),
+        "quarantined": int(quarantined or 0),
+    }
 
 
 def overdue(rt: Runtime) -> list[dict[str, Any]]:

@@ -15,6 +15,10 @@ refused, as ssh refuses such private keys.
 
 Reading never creates keys: a mistyped ``key_dir`` must fail loudly, not hand out fresh keys that
 cannot open the data already stored. ``ensure()`` (``csgate keys init``) creates what is missing.
+
+Keys for other purposes (the web console's session signing) are derived from the blind-index key
+with HKDF rather than stored: every instance sharing the key store derives the same key, it
+survives restarts, and nothing new has to be created, copied or backed up.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ import secrets
 import stat
 import tempfile
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.config import Settings, get_settings
 from gateway.errors import ConfigError
@@ -92,6 +99,13 @@ class KeyStore:
     def blind_index(self) -> BlindIndex:
         """The ``BlindIndex`` for equality lookups (SSN, names)."""
         return BlindIndex(self._read(self.key_dir / BIDX_FILE))
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (e.g. ``"console-session"``), HKDF-SHA256 from the blind-index
+        key: the same wherever this key store is, independent per purpose, and never equal to a blind
+        index (HKDF keys its output with an extracted key, not the index key itself)."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=b"csgate derived key", info=purpose.encode())
+        return hkdf.derive(self._read(self.key_dir / BIDX_FILE))
 
     def _dek_path(self, key_id: int) -> Path:
         return self.key_dir / f"dek-{key_id:05d}.key"

@@ -4,15 +4,12 @@ log, dead-letter retry and quarantine reprocessing."""
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from exchange_kit import FAST, fixture, load_folder_partner, memory_profile, runtime
+from exchange_kit import FAST, fixture, load_folder_partner, memory_profile, runtime, serve_app
 from sqlalchemy import select
 
 from gateway.api.app import create_app
@@ -51,21 +48,8 @@ def client(rt: Runtime, tmp_path: Path) -> Iterator[httpx.Client]:
         api_tokens={hashlib.sha256(t.encode()).hexdigest(): role for t, role in {**TOKENS, **CASEWORKER_TOKEN}.items()},
     )
     signer = CheckpointSigner.load(rt.key_dir, create=True)
-    app = create_app(settings, runtime=rt, signer=signer)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "API server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(20)
+    with serve_app(create_app(settings, runtime=rt, signer=signer)) as url, httpx.Client(base_url=url, timeout=20) as c:
+        yield c
 
 
 def test_health_and_readiness(client: httpx.Client, rt: Runtime, sqlite_url: str) -> None:

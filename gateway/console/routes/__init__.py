@@ -1,0 +1,1 @@
+"""One module per part of the console, as in ``gateway.api.routes``; each exposes ``router``."""
