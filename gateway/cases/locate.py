@@ -53,6 +53,7 @@ from adapters.canonical import Person as CanonicalPerson
 from gateway.audit import log as audit
 from gateway.cases.columns import CASE_AAD, participant
 from gateway.cases.disclosure import CaseNotFound, Requester, refusal
+from gateway.db import counters
 from gateway.db.models import Case, Exchange, ExchangeDirection, Person
 from gateway.db.session import session_scope
 from gateway.errors import AccessDenied, ConfigError
@@ -166,7 +167,8 @@ def _files(
     wanted = _fcr_request(case, person, sources) if FCR in formats else None
     if CSENET in formats:
         _check_quick_locate(case, person)
-    serial = _next_serial(rt)
+    states = sum(1 for target in targets.values() if target.format == CSENET)
+    serial = _next_serials(rt, states) if states else 0
     files = {}
     for partner, target in targets.items():
         config = target.config
@@ -240,23 +242,38 @@ def _quick_locate(
 
 
 def _next_batch(rt: Runtime, partner: str) -> int:
-    """One more than the files sent to the partner so far (FCR batch numbers run to 999999)."""
-    with session_scope(rt.engine) as session:
-        sent = session.scalar(
-            select(func.count())
-            .select_from(Exchange)
-            .where(Exchange.partner_id == partner, Exchange.direction == ExchangeDirection.OUTBOUND)
+    """The partner's next FCR batch number (they run to 999999, then from 1 again), from its counter:
+    seeded on first use with the files sent to it before."""
+
+    def sent() -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Exchange)
+                .where(Exchange.partner_id == partner, Exchange.direction == ExchangeDirection.OUTBOUND)
+            )
+            or 0
         )
-    return int(sent or 0) % 999_999 + 1
+
+    with session_scope(rt.engine, writes_after_reading=True) as session:
+        number = counters.take(session, f"fcr-batch:{partner}", start=sent)
+    return (number - 1) % 999_999 + 1
 
 
-def _next_serial(rt: Runtime) -> int:
-    """One more than the CSENet files queued so far, to any partner, each holding one transaction: the
-    serial number is unique per sending state (chart C-3 positions 18-29), so per partner too."""
-    with session_scope(rt.engine) as session:
-        sent = session.scalar(
-            select(func.count())
-            .select_from(Exchange)
-            .where(Exchange.format == CSENET, Exchange.direction == ExchangeDirection.OUTBOUND)
+def _next_serials(rt: Runtime, count: int) -> int:
+    """The first of ``count`` CSENet transaction serial numbers: unique per sending state (chart C-3
+    positions 18-29), so one counter for every partner, seeded on first use with the CSENet files
+    queued before (each held one transaction)."""
+
+    def queued() -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Exchange)
+                .where(Exchange.format == CSENET, Exchange.direction == ExchangeDirection.OUTBOUND)
+            )
+            or 0
         )
-    return int(sent or 0) + 1
+
+    with session_scope(rt.engine, writes_after_reading=True) as session:
+        return counters.take(session, "csenet-serial", count, start=queued)

@@ -435,3 +435,14 @@ class AckExpectation(Base):
     matched_at: Mapped[datetime | None]
     matched_exchange_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("exchanges.id", ondelete="SET NULL"))
     outcome: Mapped[str | None] = mapped_column(String(32))  # accepted | rejected | partner's code
+
+
+class Counter(Base):
+    """A named sequence the gateway hands out numbers from (``gateway.db.counters``): CSENet
+    transaction serial numbers, FCR batch numbers per partner. A row per name, taken under the row's
+    write lock, so two requests at once never get the same number."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)  # the last number handed out

@@ -45,6 +45,7 @@ TABLES = {
     "alerts",
     "iwo_notices",
     "ack_expectations",
+    "counters",
 }
 SHA = "ab" * 32
 
@@ -71,7 +72,7 @@ def _tables(engine: Engine) -> set[str]:
 def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
     assert migrate.current(db_url) is None
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0005"
+    assert migrate.current(db_url) == migrate.head() == "0006"
     engine = make_engine(db_url)
     try:
         assert _tables(engine) == TABLES | {"alembic_version"}
