@@ -26,6 +26,7 @@ from gateway.console.auth import SignInRequired
 from gateway.console.pages import end_session, href, render
 from gateway.console.routes import audit, cases, exchanges, quarantine, signin
 from gateway.console.session import SessionCodec
+from gateway.console.throttle import SignInThrottle
 from gateway.errors import AccessDenied
 from gateway.exchanges.runtime import Runtime
 from gateway.security.keystore import KeyStore
@@ -59,6 +60,7 @@ def create_console(
     app.state.runtime = runtime
     app.state.signer = signer
     app.state.codec = SessionCodec(KeyStore(runtime.key_dir).derived_key(SESSION_KEY_PURPOSE), clock=clock)
+    app.state.throttle = SignInThrottle(clock=clock)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for module in (signin, exchanges, quarantine, audit, cases):
         app.include_router(module.router)

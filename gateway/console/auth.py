@@ -5,8 +5,8 @@ so the console admits and refuses exactly as the API does; only the credential d
 cookie in place of the bearer token). Every request re-reads ``api_tokens``: a revoked token's
 sessions end at their next request.
 
-What is audited here: a session cookie that is forged or whose token was revoked
-(``console.session_refused``), a role lacking a right (``access.denied``, as in the API) and a form
+What is audited here: a session cookie that is forged, whose token was revoked or whose session was
+signed out (``console.session_refused``), a role lacking a right (``access.denied``, as in the API) and a form
 without its session's CSRF token (``access.denied`` with ``"reason": "csrf"``). No token, cookie or
 form value is ever written.
 """
@@ -25,6 +25,7 @@ from gateway.audit import log as audit
 from gateway.cases.disclosure import Requester
 from gateway.config import Settings
 from gateway.console.session import COOKIE, Expired, Forged, Session, SessionCodec
+from gateway.db.models import ConsoleSignout
 from gateway.db.session import session_scope
 from gateway.errors import AccessDenied
 from gateway.exchanges.runtime import Runtime
@@ -94,6 +95,11 @@ def visitor(request: Request) -> Visitor:
     principal = principal_for(settings.api_tokens, session.fingerprint, channel="console")
     if principal is None:
         _refused(rt, actor=f"console:revoked:{session.fingerprint[:12]}", reason="revoked", request=request)
+        raise SignInRequired(ended=True)
+    with session_scope(rt.engine) as db:
+        signed_out = db.get(ConsoleSignout, session.sid) is not None
+    if signed_out:  # a copy of a cookie whose session was signed out
+        _refused(rt, actor=principal.actor, reason="signed out", request=request)
         raise SignInRequired(ended=True)
     session = sessions.touched(session)
     return Visitor(principal, session, sessions.csrf_token(session))

@@ -11,10 +11,11 @@ A session ends when:
   who read personal data),
 - it is ``ABSOLUTE_SECONDS`` old (8 hours, a working day; AAL2 allows 12), whatever its activity,
 - its token leaves ``api_tokens`` (checked on every request by the caller), or
-- the person signs out (the browser drops the cookie).
+- the person signs out: the browser drops the cookie, and the session's id is recorded
+  (``console_signouts``, checked on every request by the caller), so a copy taken before is refused
+  too.
 
-The cookie is stateless, so a copy taken before sign-out stays valid until one of the first three;
-revoking the token is how every session of it is ended at once.
+Revoking the token is how every session of it is ended at once.
 
 CSRF: every state-changing form carries ``csrf_token(sid)``, an HMAC of the session's random id, so a
 token is good only with the session it was issued to. The sign-in form, before any session, pairs a

@@ -446,3 +446,14 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)  # the last number handed out
+
+
+class ConsoleSignout(Base):
+    """A web console session ended by signing out (``gateway.console``): its cookie is refused from
+    then on, even a copy taken before, until ``expires_at``, when the cookie would have expired anyway
+    and the row is pruned. The session id is random: nothing here names a person or a token."""
+
+    __tablename__ = "console_signouts"
+
+    sid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -36,6 +36,7 @@ from gateway.cases import disclosure, registry
 from gateway.config import Settings
 from gateway.console import create_console
 from gateway.console.session import ABSOLUTE_SECONDS, COOKIE, IDLE_SECONDS
+from gateway.console.throttle import MAX_FAILURES, WINDOW_SECONDS
 from gateway.db.models import AuditEntry, Exchange, ExchangeStatus
 from gateway.db.session import session_scope
 from gateway.errors import RetriableTransportError
@@ -260,6 +261,46 @@ def test_signing_out_needs_the_csrf_token_and_ends_the_session(browser: Browser,
     assert browser.session_cookie() is None
     assert browser.get("/").status_code == 303
     assert [e.actor.split(":")[1] for e in entries(rt, "console.signout")] == ["auditor"]
+
+
+def test_a_copy_of_a_signed_out_sessions_cookie_is_refused(browser: Browser, rt: Runtime) -> None:
+    browser.sign_in("operator-token")
+    copy = browser.session_cookie()
+    assert copy
+    assert browser.act("/logout").status_code == 303
+    thief = Browser(str(browser.http.base_url))
+    try:
+        thief.http.cookies.set(COOKIE, copy, path="/console")
+        ended = thief.get("/exchanges")
+        assert ended.status_code == 303 and "ended=1" in ended.headers["location"]
+    finally:
+        thief.close()
+    [refused] = entries(rt, "console.session_refused")
+    assert refused.detail == {"reason": "signed out"} and refused.actor.startswith("console:operator:")
+    browser.sign_in("operator-token")  # a new session of the same token is another id: it works
+    assert browser.get("/").status_code == 200
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_and_audited_once(rt: Runtime) -> None:
+    now = [1_800_000_000.0]
+    console = create_console(settings_for(rt), runtime=rt, clock=lambda: now[0])
+    app = FastAPI()
+    app.mount("/console", console)
+    with serve_app(app) as url:
+        b = Browser(url)
+        try:
+            for n in range(MAX_FAILURES):
+                assert b.sign_in(f"guess-{n}").status_code == 401
+            blocked = b.sign_in("operator-token")  # the right token, refused unchecked while blocked
+            assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
+            assert b.session_cookie() is None
+            assert len(entries(rt, "console.signin_failed")) == MAX_FAILURES  # the blocked try is not
+            [throttled] = entries(rt, "console.signin_throttled")
+            assert throttled.detail == {"failures": MAX_FAILURES, "window_seconds": WINDOW_SECONDS}
+            now[0] += WINDOW_SECONDS + 1
+            assert b.sign_in("operator-token").status_code == 303 and b.session_cookie()
+        finally:
+            b.close()
 
 
 def test_sessions_end_after_the_idle_limit_and_the_absolute_limit(rt: Runtime) -> None:

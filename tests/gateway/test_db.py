@@ -46,6 +46,7 @@ TABLES = {
     "iwo_notices",
     "ack_expectations",
     "counters",
+    "console_signouts",
 }
 SHA = "ab" * 32
 
@@ -72,7 +73,7 @@ def _tables(engine: Engine) -> set[str]:
 def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
     assert migrate.current(db_url) is None
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == migrate.head() == "0006"
+    assert migrate.current(db_url) == migrate.head() == "0007"
     engine = make_engine(db_url)
     try:
         assert _tables(engine) == TABLES | {"alembic_version"}
