@@ -23,7 +23,10 @@
    file to ``eiwo-portal`` (a folder), which takes it on its next slot. The case is then read as
    its caseworker would (``csgate cases show``): the custodial parent, protected by the Family
    Violence Indicator, is withheld.
-6. A signed audit checkpoint, then the exchange log and ``audit verify``. Exit 0 only if every
+6. The web console (what ``csgate serve`` serves under ``/console``), on a real HTTP server on
+   127.0.0.1: an operator signs in through its form with an API token and reads the overview; the
+   case's caseworker signs in and opens the case, where the protected parent is withheld too.
+7. A signed audit checkpoint, then the exchange log and ``audit verify``. Exit 0 only if every
    step happened.
 
 Everything is real: files, keys, envelopes, SFTP, database, scheduler. Nothing is mocked.
@@ -36,6 +39,8 @@ import asyncio
 import hashlib
 import io
 import os
+import re
+import secrets
 import shutil
 import sys
 import threading
@@ -46,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+import httpx
 import orjson
 from cryptography import x509
 from rich.console import Console
@@ -54,10 +60,12 @@ from sqlalchemy import select
 import adapters
 from adapters.base import Parsed, Rejected
 from adapters.errors import FileStructureError
+from gateway.api.app import create_app
+from gateway.api.server import running
 from gateway.audit import log as audit
 from gateway.audit.signing import CheckpointSigner
 from gateway.cases import disclosure, iwo, registry
-from gateway.config import get_settings
+from gateway.config import Settings, get_settings
 from gateway.db import migrate
 from gateway.db.models import ExchangeDirection, StagedRecord
 from gateway.db.session import session_scope
@@ -379,6 +387,7 @@ def run(data_dir: Path) -> int:
                 outcome = exchange(runtime, scheduler, desk, acme) and case_feed(runtime, sdnh, portal)
             finally:
                 scheduler.stop()
+            outcome = outcome and web_console(runtime, settings, signer)
         with session_scope(runtime.engine) as session:
             audit.checkpoint(session, signer)
 
@@ -511,6 +520,34 @@ def case_feed(runtime: Runtime, sdnh: Path, portal: Path) -> bool:
         who = f"{person['role']:5} {person['first_name']} {person['last_name']} (SSN ...{last4})"
         console.print(f"  {who}: {found}")
     return len(orders) == 1
+
+
+def web_console(runtime: Runtime, settings: Settings, signer: CheckpointSigner) -> bool:
+    """Step 6 of the module docstring; True when both saw what their role allows."""
+    tokens = {"operator": secrets.token_urlsafe(32), "caseworker:cw-0412": secrets.token_urlsafe(32)}
+    digests = {hashlib.sha256(token.encode()).hexdigest(): role for role, token in tokens.items()}
+    app = create_app(settings.model_copy(update={"api_tokens": digests}), runtime=runtime, signer=signer)
+    case_id = CASES[0]["case"]["case_id"]
+    with running(app) as url:
+        step(f"web console on {url}/console/ (`csgate serve`; tokens from `csgate api token --role ...`)")
+        overview = _console_page(url, tokens["operator"], "/")
+        tiles = re.findall(r'<span class="n"[^>]*>(\d+)</span> ([a-z ]+)</a>', overview)
+        console.print("  operator, overview: " + ", ".join(f"{n} {what}" for n, what in tiles))
+        case_page = _console_page(url, tokens["caseworker:cw-0412"], f"/cases/{case_id}")
+        withheld = case_page.count("Whereabouts withheld: family violence indicator.")
+        console.print(f"  caseworker cw-0412, case {case_id}: {withheld} participant withheld (FVI), the others shown")
+    return len(tiles) == 4 and withheld == 1
+
+
+def _console_page(url: str, token: str, page: str) -> str:
+    """Sign in through the console's form as a browser does (its CSRF field and cookie), then open ``page``."""
+    with httpx.Client(base_url=f"{url}/console", timeout=20, follow_redirects=True) as browser:
+        form = browser.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None, "the sign-in form carries its CSRF field"
+        signed_in = browser.post("/login", data={"token": token, "csrf": csrf[1], "next": page})
+        signed_in.raise_for_status()
+        return signed_in.text
 
 
 def main(argv: list[str] | None = None) -> None:

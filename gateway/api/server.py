@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
@@ -73,3 +76,26 @@ def serve(
         if worker is not None:
             worker.stop()
         log.info("stopped")
+
+
+@contextmanager
+def running(app: Any, host: str = "127.0.0.1", *, start_seconds: float = 20) -> Iterator[str]:
+    """``app`` (an ASGI app) served by uvicorn in a background thread on a free port of ``host``,
+    for as long as the block runs; yields its base URL. For the demo and the tests, which talk to a
+    real server while they go on: ``serve`` runs its server in the foreground."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the HTTP server did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(start_seconds)

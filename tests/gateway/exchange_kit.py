@@ -355,26 +355,3 @@ def cli_settings(monkeypatch: Any, data_dir: Path, database_url: str, **settings
         yield
     finally:
         get_settings.cache_clear()
-
-
-@contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """``app`` (an ASGI app) under a real uvicorn on a free port of 127.0.0.1; yields its base URL."""
-    import threading
-    import time
-
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from exchange_kit import FAST, fixture, load_folder_partner, memory_profile, runtime, serve_app
+from exchange_kit import FAST, fixture, load_folder_partner, memory_profile, runtime
 from sqlalchemy import select
 
 from gateway.api.app import create_app
+from gateway.api.server import running
 from gateway.audit.signing import CheckpointSigner
 from gateway.config import Settings
 from gateway.db import migrate
@@ -48,7 +49,7 @@ def client(rt: Runtime, tmp_path: Path) -> Iterator[httpx.Client]:
         api_tokens={hashlib.sha256(t.encode()).hexdigest(): role for t, role in {**TOKENS, **CASEWORKER_TOKEN}.items()},
     )
     signer = CheckpointSigner.load(rt.key_dir, create=True)
-    with serve_app(create_app(settings, runtime=rt, signer=signer)) as url, httpx.Client(base_url=url, timeout=20) as c:
+    with running(create_app(settings, runtime=rt, signer=signer)) as url, httpx.Client(base_url=url, timeout=20) as c:
         yield c
 
 

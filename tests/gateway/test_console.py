@@ -24,12 +24,12 @@ from exchange_kit import (
     parsed_records,
     receipt_rule,
     runtime,
-    serve_app,
 )
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from gateway.api.app import create_app
+from gateway.api.server import running
 from gateway.audit import log as audit
 from gateway.audit.signing import CheckpointSigner
 from gateway.cases import disclosure, registry
@@ -119,7 +119,7 @@ def signer(rt: Runtime) -> CheckpointSigner:
 
 @pytest.fixture
 def base_url(rt: Runtime, signer: CheckpointSigner) -> Iterator[str]:
-    with serve_app(create_app(settings_for(rt), runtime=rt, signer=signer)) as url:
+    with running(create_app(settings_for(rt), runtime=rt, signer=signer)) as url:
         yield url
 
 
@@ -286,7 +286,7 @@ def test_failed_sign_ins_from_one_address_are_throttled_and_audited_once(rt: Run
     console = create_console(settings_for(rt), runtime=rt, clock=lambda: now[0])
     app = FastAPI()
     app.mount("/console", console)
-    with serve_app(app) as url:
+    with running(app) as url:
         b = Browser(url)
         try:
             for n in range(MAX_FAILURES):
@@ -308,7 +308,7 @@ def test_sessions_end_after_the_idle_limit_and_the_absolute_limit(rt: Runtime) -
     console = create_console(settings_for(rt), runtime=rt, clock=lambda: now[0])
     app = FastAPI()
     app.mount("/console", console)
-    with serve_app(app) as url:
+    with running(app) as url:
         b = Browser(url)
         try:
             b.sign_in("operator-token")
@@ -333,17 +333,17 @@ def test_sessions_end_after_the_idle_limit_and_the_absolute_limit(rt: Runtime) -
 
 
 def test_the_session_key_survives_a_restart_and_a_revoked_token_ends_its_sessions(rt: Runtime, tmp_path: Path) -> None:
-    with serve_app(create_app(settings_for(rt), runtime=rt)) as first:
+    with running(create_app(settings_for(rt), runtime=rt)) as first:
         b = Browser(first)
         b.sign_in("operator-token")
         cookie = b.session_cookie()
         b.close()
     assert cookie
     jar = {COOKIE: cookie}
-    with serve_app(create_app(settings_for(rt), runtime=rt)) as second:  # another instance, same key store
+    with running(create_app(settings_for(rt), runtime=rt)) as second:  # another instance, same key store
         assert httpx.get(f"{second}/console/", cookies=jar).status_code == 200
     revoked = {t: r for t, r in TOKENS.items() if t != "operator-token"}
-    with serve_app(create_app(settings_for(rt, revoked), runtime=rt)) as third:
+    with running(create_app(settings_for(rt, revoked), runtime=rt)) as third:
         ended = httpx.get(f"{third}/console/exchanges", cookies=jar)
         assert ended.status_code == 303 and "ended=1" in ended.headers["location"]
     [refused] = entries(rt, "console.session_refused")
@@ -352,7 +352,7 @@ def test_the_session_key_survives_a_restart_and_a_revoked_token_ends_its_session
     )
 
     other_keys = runtime(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "other")  # another key store
-    with serve_app(create_app(settings_for(other_keys), runtime=other_keys)) as stranger:
+    with running(create_app(settings_for(other_keys), runtime=other_keys)) as stranger:
         assert httpx.get(f"{stranger}/console/", cookies=jar).status_code == 303
     other_keys.engine.dispose()
 

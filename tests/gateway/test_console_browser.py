@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exchange_kit import load_folder_partner, runtime, serve_app
+from exchange_kit import load_folder_partner, runtime
 from test_console import NCP_SSN, dead_letter, load_cases, settings_for, status_of
 
 from gateway.api.app import create_app
+from gateway.api.server import running
 from gateway.db.models import ExchangeStatus
 from gateway.exchanges.runtime import Runtime
 
@@ -77,7 +78,7 @@ def sign_out(page: Any, base_url: str) -> None:
 def test_an_operator_retries_a_dead_letter_and_a_caseworker_reads_their_case(chromium: Any, rt: Runtime) -> None:
     exchange_id = dead_letter(rt)
     load_cases(rt)
-    with serve_app(create_app(settings_for(rt), runtime=rt)) as base_url:
+    with running(create_app(settings_for(rt), runtime=rt)) as base_url:
         context = chromium.new_context()
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()

@@ -37,6 +37,8 @@ def test_demo_runs_a_scheduled_exchange_end_to_end(tmp_path: Path) -> None:
         "delivered to eiwo-portal on its slot: 1 order (ORG)",
         "CP    BLAIR TESTER (SSN ...3344): withheld: family violence indicator",
         "NCP   ALEX TESTER (SSN ...5671): employer from new-hire",
+        "operator, overview: 0 dead letters, 0 open alerts, 0 overdue acknowledgments, 0 files in quarantine",
+        "1 participant withheld (FVI), the others shown",
         "audit log OK",
         "entry 0 included",
         "open alerts: 0",
