@@ -41,20 +41,23 @@ def mask_pii(text: str) -> str:
     return SSN_LIKE.sub(MASK, text)
 
 
-def contains_pii(value: Any) -> bool:
+def contains_pii(value: Any, *, numbers: bool = True) -> bool:
     """True when ``value`` (a string, number or nested list/dict) holds an SSN-shaped value.
 
     The audit log refuses such details outright rather than masking them: an audit entry is
-    permanent, and a masked value there would hide what happened.
+    permanent, and a masked value there would hide what happened. It passes ``numbers=False``: an
+    SSN is text everywhere in csgate (the canonical model and the layouts hold it as nine characters),
+    so a whole number in an audit detail is a count or an id, and a purge of 123,456,789 records must
+    not be refused for looking like one. Logs keep masking numbers too: a log line may quote anything.
     """
     if isinstance(value, str):
         return SSN_LIKE.search(value) is not None
     if isinstance(value, int) and not isinstance(value, bool):
-        return SSN_LIKE.fullmatch(str(value)) is not None
+        return numbers and SSN_LIKE.fullmatch(str(value)) is not None
     if isinstance(value, Mapping):
-        return any(contains_pii(k) or contains_pii(v) for k, v in value.items())
+        return any(contains_pii(k, numbers=numbers) or contains_pii(v, numbers=numbers) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(contains_pii(v) for v in value)
+        return any(contains_pii(v, numbers=numbers) for v in value)
     return False
 
 

@@ -8,8 +8,9 @@ transaction-level advisory lock on PostgreSQL (SQLite serialises writers anyway)
 writers in several instances never collide or leave a gap. An entry is written in the caller's
 transaction: it exists exactly when the action it records was committed.
 
-Details carry ids, codes, counts and digests; ``append`` refuses anything SSN-shaped, and floats
-(JSONB may not give back the same digits, which would break the leaf hash).
+Details carry ids, codes, counts and digests; ``append`` refuses any SSN-shaped text (whole numbers
+are counts and ids: see ``contains_pii``), and floats (JSONB may not give back the same digits, which
+would break the leaf hash).
 
 ``verify`` streams the log once, recomputing every leaf hash from the row's content, checks the
 root at every checkpoint size against the signed root, and checks a consistency proof from each
@@ -88,7 +89,7 @@ def append(
     """Append one entry in ``session``'s transaction; returns its seq (leaf index)."""
     detail = dict(detail or {})
     _check_detail(detail)
-    if contains_pii(detail) or contains_pii([actor, subject]):
+    if contains_pii(detail, numbers=False) or contains_pii([actor, subject]):
         raise AuditError(f"audit entry {action!r}: personal data (SSN-shaped value) in the entry")
     # Microsecond precision is what both backends store, so the hash survives a round trip.
     ts = (ts or datetime.now(UTC)).astimezone(UTC)

@@ -226,8 +226,12 @@ def test_personal_data_and_floats_are_refused(lite: Engine) -> None:
     with session_scope(lite) as session:
         with pytest.raises(audit.AuditError, match="personal data"):
             audit.append(session, actor="t", action="a", subject="s", detail={"note": "ssn 212-34-5671"})
+        with pytest.raises(audit.AuditError, match="personal data"):
+            audit.append(session, actor="t", action="a", subject="s", detail={"ids": ["212345671"]})
         with pytest.raises(audit.AuditError, match="floats"):
             audit.append(session, actor="t", action="a", subject="s", detail={"seconds": 1.5})
+        # a count is a count, however many digits it has: SSNs are never whole numbers here
+        audit.append(session, actor="t", action="purge", subject="s", detail={"records": 212345671})
 
 
 def test_cli_verify_exit_codes(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
