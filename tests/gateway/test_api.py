@@ -123,6 +123,7 @@ def test_case_whereabouts_for_the_cases_caseworker_only(client: httpx.Client, rt
     assert client.post("/cases/C-2/locate", json=ask, headers=bearer("caseworker-token")).status_code == 403
     bad = client.post("/cases/C-1/locate", json={**ask, "sources": ["all"]}, headers=bearer("caseworker-token"))
     assert bad.status_code == 422 and "sources" in bad.json()["detail"]
+
     with session_scope(rt.engine) as session:
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action.like("disclosure%")).order_by(AuditEntry.seq)
@@ -134,6 +135,14 @@ def test_case_whereabouts_for_the_cases_caseworker_only(client: httpx.Client, rt
         ("disclosure.denied", "operator"),
         ("disclosure", "admin"),
     ]
+    fvi = f"/cases/C-1/participants/{person_id}/fvi"
+    assert client.post(fvi, json={"protect": True}, headers=bearer("caseworker-token")).json() == {"changed": True}
+    shielded = client.get("/cases/C-1/whereabouts", headers=bearer("caseworker-token")).json()["participants"][0]
+    assert shielded["withheld"] == "family_violence"
+    clear = {"protect": False, "court_order": "CV-2026-9"}
+    assert client.post(fvi, json=clear, headers=bearer("caseworker-token")).status_code == 403  # an admin's call
+    assert client.post(fvi, json=clear, headers=bearer("admin-token")).json() == {"changed": True}
+    assert client.post("/cases/C-1/participants/999/fvi", json=clear, headers=bearer("admin-token")).status_code == 404
 
 
 def test_exchange_log_and_dead_letter_retry(client: httpx.Client, rt: Runtime) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import Authenticated, RuntimeDep
 from gateway.cases import disclosure
+from gateway.cases import fvi as fvi_module
 from gateway.cases import locate as locate_module
 from gateway.errors import ConfigError
 
@@ -56,3 +57,26 @@ def locate(rt: RuntimeDep, principal: Authenticated, case_id: str, ask: LocateAs
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.message) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+class FviChange(BaseModel):
+    """Set (``protect``) or clear a participant's family violence indicator; clearing needs the court
+    order's reference and an admin (``gateway.cases.fvi``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    protect: bool
+    court_order: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/{case_id}/participants/{person_id}/fvi")
+def fvi(rt: RuntimeDep, principal: Authenticated, case_id: str, person_id: int, change: FviChange) -> dict[str, bool]:
+    """Whether the indicator changed (false: it already was as asked). Refusals are 403, audited."""
+    requester = disclosure.Requester(principal.actor, principal.role, principal.caseworker)
+    try:
+        changed = fvi_module.change(
+            rt, case_id, person_id, requester, protect=change.protect, court_order=change.court_order
+        )
+    except disclosure.CaseNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return {"changed": changed}
