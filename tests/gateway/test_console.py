@@ -37,7 +37,7 @@ from gateway.config import Settings
 from gateway.console import create_console
 from gateway.console.session import ABSOLUTE_SECONDS, COOKIE, IDLE_SECONDS
 from gateway.console.throttle import MAX_FAILURES, WINDOW_SECONDS
-from gateway.db.models import AuditEntry, Exchange, ExchangeStatus
+from gateway.db.models import AuditEntry, Exchange, ExchangeStatus, Person
 from gateway.db.session import session_scope
 from gateway.errors import RetriableTransportError
 from gateway.exchanges import intake, outbound, service
@@ -614,6 +614,33 @@ def test_an_admin_lifts_the_indicator_with_a_court_order_and_others_see_no_cases
     assert browser.get("/cases").status_code == 403
     assert browser.get("/cases/C-100").status_code == 403
     assert [e.subject for e in entries(rt, "disclosure.denied")] == ["cases", "case:C-100"]
+
+
+def test_the_caseworker_sets_the_indicator_and_an_admin_clears_it_with_a_court_order(
+    browser: Browser, rt: Runtime
+) -> None:
+    load_cases(rt)
+    with session_scope(rt.engine) as session:
+        ncp = session.scalars(select(Person.id).where(Person.role == "NCP", Person.case_id == 1)).one()
+    browser.sign_in("cw1-token")
+    page = browser.get("/cases/C-100").text
+    assert page.count("Set family violence indicator") == 1  # the NCP; the CP has it already
+    assert "Clear family violence indicator" not in page  # not a caseworker's to clear
+    assert browser.act(f"/cases/C-100/participants/{ncp}/fvi", {"protect": "true"}).status_code == 303
+    assert browser.get("/cases/C-100").text.count("Whereabouts withheld") == 2
+    refused = browser.act(f"/cases/C-100/participants/{ncp}/fvi", {"protect": "false", "court_order": "CV-1"})
+    assert refused.status_code == 403
+    browser.http.cookies.clear()
+    browser.sign_in("admin-token")
+    assert browser.get("/cases/C-100").text.count("Clear family violence indicator") == 2
+    cleared = browser.act(f"/cases/C-100/participants/{ncp}/fvi", {"protect": "false", "court_order": "CV-2026-5"})
+    assert cleared.status_code == 303
+    assert [e.actor.split(":")[1] for e in entries(rt, "person.fvi_set")] == ["caseworker"]
+    [done] = entries(rt, "person.fvi_cleared")
+    assert done.detail == {"person_id": ncp, "court_order": "CV-2026-5"} and done.actor.startswith("console:admin:")
+    assert [e.detail["why"] for e in entries(rt, "fvi.denied")] == [
+        "only an admin may clear the family violence indicator"
+    ]
 
 
 def test_no_page_shows_an_ssn_to_operators_auditors_or_admins(browser: Browser, rt: Runtime) -> None:

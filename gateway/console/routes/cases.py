@@ -5,7 +5,9 @@ Everything goes through ``gateway.cases.disclosure``, exactly as ``GET /cases/{i
 does: it decides who may read which case, withholds a participant protected by the Family Violence
 Indicator, identifies people by the SSN's last four digits only, and audits each disclosure, block,
 override and refusal. An admin lifts the indicator for one disclosure by giving a court order's
-reference in a form (a POST, so a link cannot do it).
+reference in a form (a POST, so a link cannot do it). The indicator itself is set by the case's
+caseworker or an admin, and cleared by an admin with a court order's reference, through
+``gateway.cases.fvi`` as ``POST /cases/{id}/participants/{person}/fvi`` does.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 
-from gateway.cases import disclosure
+from gateway.cases import disclosure, fvi
 from gateway.console.auth import Posted, SignedIn, Visitor, requester, runtime
-from gateway.console.pages import render
+from gateway.console.pages import redirect, render
 
 router = APIRouter()
 
@@ -50,6 +52,24 @@ def case_with_court_order(
 ) -> Response:
     """An admin's disclosure under a court order (disclosure refuses anyone else, and audits it)."""
     return _case(request, who, case_id, court_order.strip() or None)
+
+
+@router.post("/cases/{case_id}/participants/{person_id}/fvi")
+def change_fvi(
+    request: Request,
+    who: Posted,
+    case_id: str,
+    person_id: int,
+    protect: Annotated[bool, Form()] = True,
+    court_order: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Set or clear one participant's indicator, then back to the case (refusals are 403 pages, audited)."""
+    order = court_order.strip() or None
+    try:
+        fvi.change(runtime(request), case_id, person_id, requester(who), protect=protect, court_order=order)
+    except disclosure.CaseNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return redirect(request, f"/cases/{case_id}", who)
 
 
 def summary(reported: dict[str, Any]) -> str:
