@@ -115,6 +115,7 @@ def navigation(who: Visitor | None) -> list[tuple[str, str]]:
             ("/quarantine", "Quarantine"),
             ("/work", "Work queue"),
             ("/alerts", "Alerts"),
+            ("/withholding", "Withholding"),
         ]
     if principal.may("audit"):
         items.append(("/audit", "Audit log"))

@@ -32,12 +32,12 @@ from gateway.api.app import create_app
 from gateway.api.server import running
 from gateway.audit import log as audit
 from gateway.audit.signing import CheckpointSigner
-from gateway.cases import disclosure, registry
+from gateway.cases import disclosure, iwo, registry
 from gateway.config import Settings
 from gateway.console import create_console
 from gateway.console.session import ABSOLUTE_SECONDS, COOKIE, IDLE_SECONDS
 from gateway.console.throttle import MAX_FAILURES, WINDOW_SECONDS
-from gateway.db.models import AuditEntry, Exchange, ExchangeStatus, Person
+from gateway.db.models import AuditEntry, Exchange, ExchangeStatus, IwoNotice, Person
 from gateway.db.session import session_scope
 from gateway.errors import RetriableTransportError
 from gateway.exchanges import intake, outbound, service
@@ -54,7 +54,7 @@ TOKENS = {
 }
 NEW_HIRES = ROOT / "fixtures" / "employer" / "new-hire" / "nh-five-employees.txt"  # reports NCP_SSN and CP_SSN
 NCP_SSN, CP_SSN, OTHER_SSN = "212345671", "401223344", "523456789"
-READ_PAGES = ("/", "/exchanges", "/dead-letters", "/quarantine", "/work", "/alerts")
+READ_PAGES = ("/", "/exchanges", "/dead-letters", "/quarantine", "/work", "/alerts", "/withholding")
 
 
 def digest(token: str) -> str:
@@ -641,6 +641,34 @@ def test_the_caseworker_sets_the_indicator_and_an_admin_clears_it_with_a_court_o
     assert [e.detail["why"] for e in entries(rt, "fvi.denied")] == [
         "only an admin may clear the family violence indicator"
     ]
+
+
+def test_the_withholding_page_lists_notices_with_the_employers_answer(browser: Browser, rt: Runtime) -> None:
+    load_cases(rt)
+    with session_scope(rt.engine) as session:
+        ncp = session.scalars(select(Person).where(Person.role == "NCP", Person.case_id == 1)).one()
+        for n, (status, answer, reason) in enumerate((("queued", "R", "N"), ("pending", None, None))):
+            session.add(
+                IwoNotice(
+                    case_id=ncp.case_id,
+                    person_id=ncp.id,
+                    document_tracking_id=f"NH{n:028d}",
+                    employer_fein="921234567",
+                    data_enc=rt.cipher.encrypt_json({}, iwo.NOTICE_AAD),
+                    key_id=rt.cipher.current_key_id,
+                    due_at=datetime(2026, 12, 10, tzinfo=UTC),
+                    status=status,
+                    answer=answer,
+                    answer_reason=reason,
+                )
+            )
+    browser.sign_in("operator-token")
+    page = browser.get("/withholding").text
+    assert page.count('<tr id="notice-') == 2 and "rejected (N)" in page and "C-100" in page
+    assert NCP_SSN not in page
+    pending = browser.get("/withholding", params={"status": "pending"}).text
+    assert pending.count('<tr id="notice-') == 1 and "rejected" not in pending
+    assert browser.get("/withholding", params={"status": "lost"}).status_code == 422
 
 
 def test_no_page_shows_an_ssn_to_operators_auditors_or_admins(browser: Browser, rt: Runtime) -> None:

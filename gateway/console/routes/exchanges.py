@@ -1,5 +1,6 @@
-"""Overview, the exchange log, dead letters (with retry), the work queue and alerts: the pages of
-``gateway.exchanges.service``, which the CLI and the API call too. Nothing here names a person."""
+"""Overview, the exchange log, dead letters (with retry), the work queue, alerts and the income
+withholding notices new hires called for: the pages of ``gateway.exchanges.service`` and
+``gateway.cases.iwo``, which the CLI and the API call too. Nothing here names a person."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TypeVar
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
+from gateway.cases import iwo
 from gateway.console.auth import Acting, Reader, SignedIn, Visitor, runtime
 from gateway.console.pages import redirect, render
 from gateway.db.models import ExchangeDirection, ExchangeStatus, WorkStatus
@@ -125,3 +127,16 @@ def work(request: Request, who: Reader, status: str = "") -> Response:
 def alerts(request: Request, who: Reader, resolved: bool = False) -> Response:
     rows = service.list_alerts(runtime(request), open_only=not resolved)
     return render(request, "alerts.html", who, {"rows": rows, "resolved": resolved})
+
+
+NOTICE_STATUSES = ("pending", "queued", "failed")
+
+
+@router.get("/withholding")
+def withholding(request: Request, who: Reader, status: str = "") -> Response:
+    """Income withholding notices, newest first: due times, where each went, the employer's answer."""
+    if status and status not in NOTICE_STATUSES:
+        raise HTTPException(422, "unknown status")
+    rows = iwo.list_notices(runtime(request), status=status or None, limit=LIMIT)
+    context = {"rows": rows, "limit": LIMIT, "status": status, "statuses": NOTICE_STATUSES}
+    return render(request, "withholding.html", who, context)
