@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import intake_runtime
+from harness import intake_runtime, run_child
 from run import ceiling, child, ded_file, emit, physical_records
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
@@ -47,17 +45,6 @@ def case_intake(path: str, url: str) -> dict[str, object]:
     if result.status.value != "processed":
         raise SystemExit(f"intake ended {result.status.value}")
     return {"seconds": seconds, "records": result.good}
-
-
-def intake_child(path: Path, url: str) -> tuple[dict[str, object], float]:
-    """``case_intake`` in a child process of this script (peak RSS of its own, as run.child measures)."""
-    proc = subprocess.Popen([sys.executable, __file__, "--case", str(path), url], stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"intake case {url} failed")
-    return json.loads(out), usage.ru_maxrss / 1024
 
 
 def postgres_url() -> str | None:
@@ -101,13 +88,13 @@ def main() -> None:
             ceil.append(ceiling())
             res, rss["parse"] = child(["--case", str(path), "memory"])  # run.py: the adapter alone
             parse.append(float(res["seconds"]))  # type: ignore[arg-type]
-            res, rss["sqlite"] = intake_child(path, "sqlite")
+            res, rss["sqlite"] = run_child(__file__, ["--case", str(path), "sqlite"])
             lite.append(float(res["seconds"]))  # type: ignore[arg-type]
             if pg:
                 db = postgres_url()
                 assert db is not None
                 try:
-                    res, rss["postgres"] = intake_child(path, db)
+                    res, rss["postgres"] = run_child(__file__, ["--case", str(path), db])
                     post.append(float(res["seconds"]))  # type: ignore[arg-type]
                 finally:
                     drop(db)

@@ -1,5 +1,5 @@
-"""What the per-format benchmarks share: running the ceiling scripts of ``shared/perf`` beside them, and
-draining a parse.
+"""What the per-format benchmarks share: running the ceiling scripts of ``shared/perf`` beside them,
+draining a parse, and running a case in a child process of its own.
 
 Each ceiling run uses a private copy of shared/perf: the scripts write their data files beside themselves (two
 benchmarks sharing that folder would overwrite each other's), and nothing is written into shared/. Result
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,3 +93,16 @@ def intake_runtime(root: Path, url: str, partner: str, fmt: str) -> tuple[Any, A
     memory = MemoryStore()
     profile = ExchangeProfile(partner, lambda side: MemoryTransport(memory), inbound_formats=(fmt,))
     return rt, profile
+
+
+def run_child(script: str, args: Sequence[str]) -> tuple[dict[str, Any], float]:
+    """``script`` run with ``args`` in a child process of this Python; the JSON it prints and its peak
+    RSS (MB, ``os.wait4``), which is the case's own and none of this process's."""
+    proc = subprocess.Popen([sys.executable, script, *args], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{Path(script).name} {' '.join(args)} failed")
+    row: dict[str, Any] = json.loads(out)
+    return row, usage.ru_maxrss / 1024

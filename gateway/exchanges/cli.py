@@ -192,15 +192,16 @@ def intake(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Take in a local FILE received from PARTNER outside its transport (same checks as a pull)."""
+    """Take in a local FILE received from PARTNER outside its transport (same checks as a pull; read
+    from disk in passes, never whole into memory unless the partner's envelope needs it)."""
     import dataclasses
 
     from gateway.exchanges import intake as intake_module
 
     rt = runtime() if chunk_size is None else dataclasses.replace(runtime(), chunk_size=chunk_size)
     profile = profile_of(rt, partner)
-    with _with_partner(rt, partner):
-        result = intake_module.receive(rt, profile, name=file.name, raw=file.read_bytes())
+    with _with_partner(rt, partner), file.open("rb") as received:
+        result = intake_module.receive(rt, profile, name=file.name, file=received)
     emit(
         [result.as_dict()],
         as_json,

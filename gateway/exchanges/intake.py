@@ -20,6 +20,13 @@
 8. What the records report about people (addresses, employers, income) is matched to case
    participants (``gateway.cases.feed``).
 
+Memory does not grow with the file: intake takes a seekable file (a job's spool file, the file an
+operator names, a quarantined file decrypted to a spool file) and reads it in passes — the digest and
+size in 1 MiB reads, the head for ``detect``, then the adapter's stream from the start (again after a
+resume). Only ``raw=`` bytes (small files, tests) are in memory to begin with. The limit: a partner
+with an envelope (CMS) has its whole message read into memory, since the envelope libraries verify and
+decrypt a message in one piece; such a file costs a few times its size.
+
 Callers hold the partner's lock (``gateway.exchanges.locks``) so one partner's files are taken
 in by one worker at a time; the progress guard turns a violation of that into an error, not a
 double write.
@@ -34,7 +41,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -51,11 +58,13 @@ from gateway.exchanges import acks, quarantine, staging
 from gateway.exchanges.natural_keys import natural_key
 from gateway.exchanges.profile import ExchangeProfile, StructurePolicy
 from gateway.exchanges.runtime import Runtime
+from gateway.exchanges.spool import spool_file
 from gateway.observability import METRICS
 
 log = logging.getLogger(__name__)
 
 HEAD_BYTES = 64 << 10
+READ_BYTES = 1 << 20
 DB_RESUME_ATTEMPTS = 3
 TERMINAL = frozenset(
     {ExchangeStatus.PROCESSED, ExchangeStatus.PARTIAL, ExchangeStatus.REJECTED, ExchangeStatus.QUARANTINED}
@@ -111,8 +120,9 @@ class _Run:
     rt: Runtime
     profile: ExchangeProfile
     name: str
-    raw: bytes
+    raw: BinaryIO  # the file as received (still enveloped, if it came so)
     sha256: str
+    size: int
     exchange_id: int = 0
     started: float = field(default_factory=time.perf_counter)
     answers: list[acks.Answer] = field(default_factory=list)
@@ -123,16 +133,19 @@ def receive(
     profile: ExchangeProfile,
     *,
     name: str,
-    raw: bytes,
+    raw: bytes | None = None,
+    file: BinaryIO | None = None,
     reprocess: bool = False,
     structure_policy: StructurePolicy | None = None,
 ) -> IntakeResult:
-    """Take in one file received from ``profile``'s partner (see the module docstring).
+    """Take in one file received from ``profile``'s partner (see the module docstring): its bytes
+    (``raw``) or a seekable binary file (``file``, read from its start and left open), exactly one.
 
     ``reprocess`` runs a quarantined file again from scratch; ``structure_policy`` overrides the
     partner's for this run (an operator releasing a file with a structure error).
     """
-    run = _Run(rt, profile, name, raw, hashlib.sha256(raw).hexdigest())
+    source = _source(raw, file)
+    run = _Run(rt, profile, name, source, *_digest(source))
     exchange = _register(run)
     run.exchange_id = exchange.id
     if reprocess:
@@ -141,7 +154,7 @@ def receive(
         return _duplicate(run, exchange)
 
     try:
-        plain = profile.unwrap(raw)
+        plain = _unwrapped(profile, source)
     except EnvelopeError as exc:
         return _quarantine(run, exc.code, exc.message, alert_kind="envelope", drop_staged=False)
 
@@ -163,6 +176,32 @@ def receive(
 # --------------------------------------------------------------------------- steps
 
 
+def _source(raw: bytes | None, file: BinaryIO | None) -> BinaryIO:
+    if raw is not None and file is None:
+        return io.BytesIO(raw)  # shares ``raw``'s buffer: no copy
+    if file is not None and raw is None:
+        return file
+    raise TypeError("receive() takes exactly one of raw= or file=")
+
+
+def _digest(source: BinaryIO) -> tuple[str, int]:
+    """SHA-256 (hex) and size of the whole file, in bounded reads."""
+    digest, size = hashlib.sha256(), 0
+    source.seek(0)
+    while chunk := source.read(READ_BYTES):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _unwrapped(profile: ExchangeProfile, source: BinaryIO) -> BinaryIO:
+    """The file's content inside the partner's envelope; the file itself when it has none."""
+    if not profile.has_envelope:
+        return source
+    source.seek(0)
+    return io.BytesIO(profile.unwrap(source.read()))  # the envelope libraries need the whole message
+
+
 def _register(run: _Run) -> Exchange:
     """The exchange row for this file: created (status received) or the existing one."""
     where = (
@@ -182,11 +221,11 @@ def _register(run: _Run) -> Exchange:
                 format="unknown",
                 filename=run.name[:512],
                 sha256=run.sha256,
-                size=len(run.raw),
+                size=run.size,
                 status=ExchangeStatus.RECEIVED,
             )
             session.add(exchange)
-        log.info("file received", extra=_fields(run, exchange_id=exchange.id, size=len(run.raw)))
+        log.info("file received", extra=_fields(run, exchange_id=exchange.id, size=run.size))
         return exchange
     except IntegrityError:  # another worker recorded the same file a moment ago
         with session_scope(run.rt.engine) as session:
@@ -230,8 +269,9 @@ def _duplicate(run: _Run, exchange: Exchange) -> IntakeResult:
     return IntakeResult(exchange.id, exchange.status, exchange.format, run.sha256, duplicate=True)
 
 
-def _detect(profile: ExchangeProfile, plain: bytes) -> Adapter | None:
-    head = plain[:HEAD_BYTES]
+def _detect(profile: ExchangeProfile, plain: BinaryIO) -> Adapter | None:
+    plain.seek(0)
+    head = plain.read(HEAD_BYTES)
     keys = [k for k in (*profile.inbound_formats, profile.ack.format if profile.ack else "") if k]
     for key in dict.fromkeys(keys):
         adapter = adapters.get(key)  # an unknown key is a configuration error: let it raise
@@ -264,7 +304,7 @@ def _adapter_results(results: Iterator[Result]) -> Iterator[Result | FileStructu
         yield FileStructureError("ADAPTER_FAILURE", f"adapter stopped unexpectedly: {type(exc).__name__}")
 
 
-def _stage_with_resume(run: _Run, adapter: Adapter, plain: bytes) -> FileStructureError | None:
+def _stage_with_resume(run: _Run, adapter: Adapter, plain: BinaryIO) -> FileStructureError | None:
     for attempt in range(1, DB_RESUME_ATTEMPTS + 1):
         try:
             return _stage(run, adapter, plain)
@@ -279,7 +319,8 @@ def _stage_with_resume(run: _Run, adapter: Adapter, plain: bytes) -> FileStructu
     raise AssertionError("unreachable")
 
 
-def _stage(run: _Run, adapter: Adapter, plain: bytes) -> FileStructureError | None:
+def _stage(run: _Run, adapter: Adapter, plain: BinaryIO) -> FileStructureError | None:
+    """One pass over the records from the file's start; those up to the committed progress are skipped."""
     rt, exchange_id = run.rt, run.exchange_id
     with session_scope(rt.engine) as session:
         committed = session.scalars(select(Exchange.progress).where(Exchange.id == exchange_id)).one()
@@ -288,7 +329,8 @@ def _stage(run: _Run, adapter: Adapter, plain: bytes) -> FileStructureError | No
     staged: list[staging.StagedRow] = []
     rejects: list[staging.RejectRow] = []
     file_error: FileStructureError | None = None
-    for result in _adapter_results(adapter.parse(io.BytesIO(plain))):
+    plain.seek(0)
+    for result in _adapter_results(adapter.parse(plain)):
         if isinstance(result, FileStructureError):
             file_error = result
             break
@@ -419,7 +461,7 @@ def _audit_exchange(run: _Run, session: Any, result: IntakeResult) -> None:
             "direction": "inbound",
             "format": result.format,
             "sha256": run.sha256,
-            "size": len(run.raw),
+            "size": run.size,
             "records": result.good,
             "rejected": result.rejected,
             "duplicates": result.duplicates,
@@ -434,7 +476,7 @@ def _audit_exchange(run: _Run, session: Any, result: IntakeResult) -> None:
 def _observe(run: _Run, result: IntakeResult) -> None:
     partner = run.profile.partner_id
     METRICS.files.labels(partner, "inbound", result.status.value).inc()
-    METRICS.bytes.labels(partner, "inbound").inc(len(run.raw))
+    METRICS.bytes.labels(partner, "inbound").inc(run.size)
     METRICS.records.labels(partner, "inbound").inc(result.good)
     METRICS.rejects.labels(partner).inc(result.rejected)
     METRICS.latency.labels("inbound").observe(time.perf_counter() - run.started)
@@ -454,29 +496,31 @@ def reprocess(
     """Run a quarantined file through intake again with the partner's current configuration (keys,
     formats); ``accept_partial`` (``release``) keeps the good records of a file with a structure
     error. The envelope is checked again either way: no operator action lets an unverified file
-    through. The quarantine entry is closed when the file gets through."""
+    through. The quarantine entry is closed when the file gets through. The file is decrypted into a
+    spool file (``gateway.exchanges.spool``) and taken in from there."""
     view = quarantine.get_quarantine(rt, quarantine_id)
     if view is None or view.released_at is not None:
         raise ReleaseRefused(f"no open quarantine entry {quarantine_id}")
     if view.partner_id != profile.partner_id:
         raise ReleaseRefused(f"quarantine entry {quarantine_id} belongs to partner {view.partner_id}")
-    raw = quarantine.read_content(rt, view)
-    with session_scope(rt.engine) as session:
-        audit.append(
-            session,
-            actor=rt.actor,
-            action="quarantine.release" if accept_partial else "quarantine.reprocess",
-            subject=f"quarantine:{quarantine_id}",
-            detail={"exchange_id": view.exchange_id, "sha256": view.sha256},
+    with spool_file(rt.data_dir) as held:
+        quarantine.copy_content(rt, view, held)
+        with session_scope(rt.engine) as session:
+            audit.append(
+                session,
+                actor=rt.actor,
+                action="quarantine.release" if accept_partial else "quarantine.reprocess",
+                subject=f"quarantine:{quarantine_id}",
+                detail={"exchange_id": view.exchange_id, "sha256": view.sha256},
+            )
+        result = receive(
+            rt,
+            profile,
+            name=view.filename or view.sha256,
+            file=held,
+            reprocess=True,
+            structure_policy="accept_partial" if accept_partial else None,
         )
-    result = receive(
-        rt,
-        profile,
-        name=view.filename or view.sha256,
-        raw=raw,
-        reprocess=True,
-        structure_policy="accept_partial" if accept_partial else None,
-    )
     if result.status is not ExchangeStatus.QUARANTINED:
         quarantine.mark_released(rt, quarantine_id, resolution="released" if accept_partial else "reprocessed")
     return result

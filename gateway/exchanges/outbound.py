@@ -15,6 +15,7 @@ Sending is idempotent: an upload whose first attempt arrived but whose success w
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -83,7 +84,7 @@ def queue(
         or f"{profile.partner_id}-{fmt}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{sha256[:12]}{profile.outbound_suffix}"
     )
     path = blob_path(rt.data_dir, "outbound", sha256)
-    write_blob(rt.cipher, path, payload, _aad(sha256))
+    write_blob(rt.cipher, path, io.BytesIO(payload), _aad(sha256))
     try:
         with session_scope(rt.engine) as session:
             exchange = Exchange(

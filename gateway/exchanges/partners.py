@@ -12,7 +12,7 @@ from cryptography import x509
 from sqlalchemy import Engine
 
 from gateway.db.session import session_scope
-from gateway.exchanges.profile import AckRule, ExchangeProfile, Side
+from gateway.exchanges.profile import AckRule, ExchangeProfile, Side, no_envelope
 from gateway.exchanges.retry import RetryPolicy
 from gateway.partners.registry import enabled_partners, get_partner
 from gateway.partners.schema import PartnerConfig
@@ -45,10 +45,6 @@ def profile_for(config: PartnerConfig, *, key_dir: Path, retry: RetryPolicy | No
     )
 
 
-def _identity(data: bytes) -> bytes:
-    return data
-
-
 def _envelope(config: PartnerConfig, key_dir: Path) -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
     """verify+decrypt / sign+encrypt with the partner's pinned certificate; identity without envelope.
 
@@ -56,7 +52,7 @@ def _envelope(config: PartnerConfig, key_dir: Path) -> tuple[Callable[[bytes], b
     and a profile can be built on a machine that holds no private keys.
     """
     if not config.keys.envelope or config.keys.certificate is None:
-        return _identity, _identity
+        return no_envelope, no_envelope
     certificate_path = Path(config.keys.certificate)
     store = envelope.IdentityStore(key_dir)
     our_key_id = config.keys.our_key_id

@@ -22,7 +22,8 @@ StructurePolicy = Literal["quarantine", "accept_partial"]
 Side = Literal["inbound", "outbound"]  # which of the partner's folders: theirs to us, ours to them
 
 
-def _identity(data: bytes) -> bytes:
+def no_envelope(data: bytes) -> bytes:
+    """``unwrap``/``wrap`` of a partner without envelopes: the file as it is."""
     return data
 
 
@@ -49,8 +50,8 @@ class ExchangeProfile:
     - ``structure_policy``: what a file-level failure (counts, totals, truncation) does to the
       file's good records: ``quarantine`` the whole file (default) or ``accept_partial``;
     - ``after_intake``: sub-folder a processed file is moved to at the partner, or None to delete it;
-    - ``unwrap``/``wrap``: verify+decrypt / sign+encrypt (raise ``EnvelopeError``); identity for a
-      partner without envelopes;
+    - ``unwrap``/``wrap``: verify+decrypt / sign+encrypt (raise ``EnvelopeError``); ``no_envelope``
+      for a partner without envelopes;
     - ``open_transport(side)``: a new transport on the partner's inbound or outbound folder, per
       job run (transports are not thread-safe);
     - ``schedule``: the APScheduler trigger of the partner's job (None: on demand only).
@@ -63,8 +64,13 @@ class ExchangeProfile:
     ack: AckRule | None = None
     structure_policy: StructurePolicy = "quarantine"
     after_intake: str | None = "processed"
-    unwrap: Callable[[bytes], bytes] = _identity
-    wrap: Callable[[bytes], bytes] = _identity
+    unwrap: Callable[[bytes], bytes] = no_envelope
+    wrap: Callable[[bytes], bytes] = no_envelope
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     schedule: BaseTrigger | None = None
     outbound_suffix: str = ".dat"
+
+    @property
+    def has_envelope(self) -> bool:
+        """Whether inbound files must be unwrapped, which takes the whole message into memory."""
+        return self.unwrap is not no_envelope

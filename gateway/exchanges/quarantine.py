@@ -1,10 +1,11 @@
 """Quarantine: inbound files held back because their envelope, format or structure failed.
 
 The file is kept exactly as received (still enveloped), encrypted at rest under
-``data_dir/quarantine/<sha256>.bin``, with a ``quarantine`` row naming the exchange, the digest and
-the reason. The blob is written before the row (and the exchange's ``quarantined`` status) is
-committed, so a row never points at a missing file; a failed write leaves the exchange where it
-was and the file at the partner, to be fetched again.
+``data_dir/quarantine/<sha256>.bin`` as a chunked blob (``gateway.exchanges.blobstore``: written and
+read back in 1 MiB chunks, so a multi-gigabyte file is never held in memory), with a ``quarantine``
+row naming the exchange, the digest and the reason. The blob is written before the row (and the
+exchange's ``quarantined`` status) is committed, so a row never points at a missing file; a failed
+write leaves the exchange where it was and the file at the partner, to be fetched again.
 
 Reprocessing and releasing run intake again and live in ``gateway.exchanges.intake``.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import delete, select, update
 
@@ -22,7 +23,7 @@ from gateway.audit import log as audit
 from gateway.db.models import Exchange, ExchangeStatus, Quarantine, StagedRecord
 from gateway.db.session import session_scope
 from gateway.exchanges.alerts import raise_alert
-from gateway.exchanges.blobstore import blob_path, read_blob, write_blob
+from gateway.exchanges.blobstore import blob_path, copy_blob, write_blob
 from gateway.exchanges.runtime import Runtime
 
 
@@ -59,18 +60,20 @@ def hold(
     exchange_id: int,
     partner_id: str,
     sha256: str,
-    raw: bytes,
+    raw: BinaryIO,
     code: str,
     message: str,
     alert_kind: str,
     drop_staged: bool,
 ) -> int:
-    """Quarantine the received bytes of an exchange; returns the quarantine id.
+    """Quarantine the received file of an exchange (``raw``, seekable, read from its start);
+    returns the quarantine id.
 
     ``drop_staged`` removes the records this file staged before its failure showed (a structure
     error is only known after the last record), in the same transaction as the status change.
     """
     path = blob_path(rt.data_dir, "quarantine", sha256)
+    raw.seek(0)
     write_blob(rt.cipher, path, raw, blob_aad(sha256))
     now = datetime.now(UTC)
     with session_scope(rt.engine) as session:
@@ -148,10 +151,12 @@ def get_quarantine(rt: Runtime, quarantine_id: int) -> QuarantineView | None:
         return _view(row[0], row[1]) if row else None
 
 
-def read_content(rt: Runtime, view: QuarantineView) -> bytes:
-    """The quarantined file exactly as it was received (decrypted from its blob)."""
+def copy_content(rt: Runtime, view: QuarantineView, dest: BinaryIO) -> int:
+    """Write the quarantined file exactly as it was received (decrypted from its blob) into ``dest``;
+    returns its size. ``FieldCryptoError`` if the blob fails authentication: ``dest`` may then hold
+    part of the file and must be discarded."""
     path = blob_path(rt.data_dir, "quarantine", view.sha256)
-    return read_blob(rt.cipher, path, blob_aad(view.sha256))
+    return copy_blob(rt.cipher, path, blob_aad(view.sha256), dest)
 
 
 def mark_released(rt: Runtime, quarantine_id: int, *, resolution: str) -> None:

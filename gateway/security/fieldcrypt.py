@@ -28,7 +28,9 @@ from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.errors import GatewayError
 
@@ -54,7 +56,7 @@ class FieldCipher:
     ``keys`` maps key id to 32-byte key; ``current`` is the id new ciphertexts use.
     """
 
-    __slots__ = ("_aead", "_current", "_current_aead", "_header")
+    __slots__ = ("_aead", "_current", "_current_aead", "_header", "_keys")
 
     def __init__(self, keys: Mapping[int, bytes], current: int) -> None:
         if current not in keys:
@@ -66,6 +68,7 @@ class FieldCipher:
                 raise ValueError(f"key {key_id} must be {KEY_BYTES} bytes")
         # AESGCM objects are built once: constructing one per call would halve throughput.
         self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._keys = dict(keys)  # for blob_aead's derivations
         self._current = current
         self._current_aead = self._aead[current]
         self._header = _HEADER.pack(current)
@@ -94,6 +97,17 @@ class FieldCipher:
             return aead.decrypt(blob[_HEADER.size : _PREFIX], blob[_PREFIX:], aad.encode())
         except InvalidTag:
             raise FieldCryptoError(f"{aad}: authentication failed (wrong column, key or damaged data)") from None
+
+    def blob_aead(self, key_id: int, salt: bytes) -> AESGCM:
+        """AES-256-GCM under a key of one stored file's own, derived with HKDF-SHA256 (RFC 5869) from
+        ring key ``key_id`` and the file's random ``salt`` (the key itself is never handed out). For
+        the chunked blobs of ``gateway.exchanges.blobstore``: under a key per file, a chunk counter is
+        a safe nonce, and files share no nonce budget however many are stored under one ring key."""
+        key = self._keys.get(key_id)
+        if key is None:
+            raise FieldCryptoError(f"key {key_id} is not in the ring")
+        derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"csgate blob v1").derive(key)
+        return AESGCM(derived)
 
     def encrypt_str(self, value: str, aad: str) -> bytes:
         """``encrypt`` for text fields (UTF-8)."""

@@ -113,6 +113,17 @@ def staged_records(rt: Runtime, exchange_id: int) -> list[dict[str, Any]]:
     return [decode_record(rt.cipher, blob) for blob in blobs]
 
 
+def quarantined_bytes(rt: Runtime, view: Any) -> bytes:
+    """A quarantined file's content as ``csgate quarantine show --output`` would write it."""
+    import io
+
+    from gateway.exchanges import quarantine
+
+    out = io.BytesIO()
+    quarantine.copy_content(rt, view, out)
+    return out.getvalue()
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 

@@ -17,6 +17,7 @@ from exchange_kit import (
     fixture,
     load_sftp_partner,
     parsed_records,
+    quarantined_bytes,
     sealed_by_partner,
     sftp_runtime,
     world_fixture,
@@ -90,7 +91,7 @@ def test_our_disk_full_while_quarantining_fails_the_run_and_loses_nothing(
         workqueue.enqueue(rt.engine, partner_id="sdu", slot="slot-2")
         scheduler.run(workqueue.claim(rt.engine, rt.data_dir, "test"))  # type: ignore[arg-type]
     [held] = quarantine.list_quarantine(rt)
-    assert held.reason_code == "BATCH_CREDIT_TOTAL" and quarantine.read_content(rt, held) == bad
+    assert held.reason_code == "BATCH_CREDIT_TOTAL" and quarantined_bytes(rt, held) == bad
     assert not (root / "outbox" / "payments.p7m").exists()
     rows = service.list_exchanges(rt)
     assert [(r["status"], r["rejected"]) for r in rows] == [("quarantined", 0)]

@@ -14,6 +14,7 @@ from exchange_kit import (
     SftpWorld,
     fixture,
     load_sftp_partner,
+    quarantined_bytes,
     runtime,
     sealed_by_partner,
     staged_count,
@@ -73,7 +74,7 @@ def test_wrong_key_quarantines_alerts_and_is_never_retried(setup: tuple[Runtime,
     with session_scope(rt.engine) as session:
         assert [(a.kind, a.exchange_id) for a in session.scalars(select(Alert))] == [("envelope", result.exchange_id)]
     [held] = quarantine.list_quarantine(rt)
-    assert held.sha256 == result.sha256 and quarantine.read_content(rt, held) == sealed
+    assert held.sha256 == result.sha256 and quarantined_bytes(rt, held) == sealed
     # not retried: the file left the partner's outbox, and the same bytes again are a duplicate
     assert pull(rt).received == []
     drop(root, "again.p7m", sealed)

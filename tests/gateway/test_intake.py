@@ -14,6 +14,7 @@ from exchange_kit import (
     fixture,
     load_folder_partner,
     memory_profile,
+    quarantined_bytes,
     runtime,
     staged_count,
 )
@@ -133,7 +134,7 @@ def test_structure_error_quarantines_and_drops_what_the_file_staged(lite: Runtim
     assert view.reason_code == "BATCH_CREDIT_TOTAL" and view.exchange_id == result.exchange_id
     stored = (lite.data_dir / "quarantine" / f"{result.sha256}.bin").read_bytes()
     assert raw not in stored and b"STATE SDU" not in stored  # encrypted at rest
-    assert quarantine.read_content(lite, view) == raw
+    assert quarantined_bytes(lite, view) == raw
     # the same file again is a duplicate, not a second quarantine
     assert intake.receive(lite, profile, name="bad.ach", raw=raw).duplicate
 
