@@ -28,15 +28,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harness import ceilings, drain, median_time  # bench/ is the script's folder, first on sys.path
+from harness import ceilings, drain, median_time, run_child  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 PARSE_CEILING = ("b2_parse_fixed.py", "parse.c_plain_validate")
@@ -150,14 +148,8 @@ def case(name: str, n: int) -> dict[str, Any]:
 
 
 def child(name: str, n: int) -> dict[str, Any]:
-    proc = subprocess.Popen([sys.executable, __file__, "--case", name, "--orders", str(n)], stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"case {name} failed")
-    row: dict[str, Any] = json.loads(out)
-    row["peak_rss_mb"] = usage.ru_maxrss / 1024
+    row, rss = run_child(__file__, ["--case", name, "--orders", str(n)])
+    row["peak_rss_mb"] = rss
     return row
 
 

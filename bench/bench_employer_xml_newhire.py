@@ -28,14 +28,11 @@ import argparse
 import datetime as dt
 import io
 import json
-import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from harness import ceilings, drain, median_time  # bench/ is the script's folder, first on sys.path
+from harness import ceilings, drain, median_time, run_child  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 XML_CEILING = ("b4_xml.py", "xml.iterparse_dict_xsd")
@@ -167,15 +164,8 @@ def case(name: str, n_orders: int, n_hires: int) -> dict[str, Any]:
 
 
 def child(name: str, a: argparse.Namespace) -> dict[str, Any]:
-    args = [sys.executable, __file__, "--case", name, "--orders", str(a.orders), "--hires", str(a.hires)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"case {name} failed")
-    row: dict[str, Any] = json.loads(out)
-    row["peak_rss_mb"] = usage.ru_maxrss / 1024
+    row, rss = run_child(__file__, ["--case", name, "--orders", str(a.orders), "--hires", str(a.hires)])
+    row["peak_rss_mb"] = rss
     return row
 
 

@@ -36,6 +36,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from harness import run_child  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 PERF = ROOT.parent / "shared" / "perf"
 DATA = ROOT / "bench" / ".data"
@@ -234,14 +236,7 @@ def run_case(name: str, n: int, with_canonical: bool) -> dict[str, Any]:
 
 
 def child(name: str, n: int, with_canonical: bool = True) -> tuple[dict[str, Any], float]:
-    args = ["--case", name, "--records", str(n), *([] if with_canonical else ["--no-canonical"])]
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"case {name} failed")
-    return json.loads(out), usage.ru_maxrss / 1024
+    return run_child(__file__, ["--case", name, "--records", str(n), *([] if with_canonical else ["--no-canonical"])])
 
 
 # --------------------------------------------------------------------------- ceilings

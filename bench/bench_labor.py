@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import run_child  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 PERF = ROOT.parent / "shared" / "perf"
 DATA = ROOT / "bench" / ".data"
@@ -60,13 +62,7 @@ def case_parse(path: str, encoding: str, canonical: bool, reps: int) -> dict[str
 
 def child(args: list[str]) -> tuple[dict[str, Any], float]:
     """Run one case in a child process; return its JSON and peak RSS (MB)."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, cwd=ROOT)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"case {args} failed")
-    return json.loads(out), usage.ru_maxrss / 1024
+    return run_child(__file__, args, cwd=ROOT)
 
 
 def ceiling_dir() -> Path:

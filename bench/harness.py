@@ -95,10 +95,10 @@ def intake_runtime(root: Path, url: str, partner: str, fmt: str) -> tuple[Any, A
     return rt, profile
 
 
-def run_child(script: str, args: Sequence[str]) -> tuple[dict[str, Any], float]:
+def run_child(script: str, args: Sequence[str], cwd: Path | None = None) -> tuple[dict[str, Any], float]:
     """``script`` run with ``args`` in a child process of this Python; the JSON it prints and its peak
     RSS (MB, ``os.wait4``), which is the case's own and none of this process's."""
-    proc = subprocess.Popen([sys.executable, script, *args], stdout=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, script, *args], stdout=subprocess.PIPE, cwd=cwd)
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)

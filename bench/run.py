@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import REPEATS, median_time  # bench/ is the script's folder, first on sys.path
+from harness import REPEATS, median_time, run_child  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -73,14 +73,7 @@ def case_parse(path: str, in_memory: bool) -> dict[str, object]:
 
 def child(args: list[str]) -> tuple[dict[str, object], float]:
     """Run one case in a child process; return its JSON and peak RSS (MB)."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"case {args} failed ({proc.returncode})")
-    return json.loads(out), usage.ru_maxrss / 1024
+    return run_child(__file__, args)
 
 
 @functools.cache
