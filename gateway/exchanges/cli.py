@@ -188,7 +188,7 @@ def intake(
     partner: str,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File as received from PARTNER")],
     chunk_size: Annotated[
-        int | None, typer.Option(min=1, help="Records per committed chunk (default: the runtime's, 5000)")
+        int | None, typer.Option(min=1, help="Records per committed chunk (default: the runtime's, 20000)")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -13,10 +13,12 @@ from gateway.security.fieldcrypt import BlindIndex, FieldCipher
 from gateway.security.keystore import KeyStore
 
 # Records per transaction: progress is committed with each chunk, so a crash redoes at most one chunk
-# (idempotently). Larger chunks rewrite fewer index pages per record: taking in a 100,000-record QW file on
-# SQLite ran at ~26 k records/s with 1,000 and ~33 k with 5,000 (bench/bench_case_feed.py's file); memory
-# stays a few MB.
-DEFAULT_CHUNK = 5000
+# (idempotently). A chunk's random-keyed index entries (natural key, subject) land on as many index pages,
+# each rewritten through the WAL once per transaction, so larger chunks write fewer pages per record as
+# an index grows: a 1,024,768-record QW file on SQLite took 26.5 k records/s with 5,000, 35.4 k with 20,000
+# and 39.6 k with 50,000 (bench/bench_intake_memory.py; peak RSS 192, 209 and 242 MB). 20,000 holds
+# SQLite's write lock ~0.6 s a chunk, well inside the 5 s other writers wait.
+DEFAULT_CHUNK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
