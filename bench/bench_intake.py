@@ -1,6 +1,6 @@
 """Intake benchmark: a DED payments file through ``gateway.exchanges.intake.receive`` — digest,
 parse, natural keys (HMAC blind index), AES-GCM encryption of every record, executemany staging
-with progress committed per 1,000-record chunk — into SQLite, and into PostgreSQL when one answers
+with progress committed per chunk (the runtime default) — into SQLite, and into PostgreSQL when one answers
 on 127.0.0.1:5432. Compared with the adapter's parse alone (what intake cannot beat) and with the
 hand-written NACHA ceiling (shared/perf/b10_nacha.py), run alternately in the same session.
 
