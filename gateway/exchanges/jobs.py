@@ -22,7 +22,7 @@ from gateway.exchanges import intake, outbound
 from gateway.exchanges.connection import Connection
 from gateway.exchanges.profile import ExchangeProfile
 from gateway.exchanges.runtime import Runtime
-from gateway.exchanges.spool import spool_file
+from gateway.exchanges.spool import guarded, spool_file
 from gateway.transports.base import Received, Transport
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _fetch(transport: Transport, *, name: str, dest: BinaryIO) -> Received:
     """Fetch into ``dest`` from its start: a retried fetch must not append to a partial first try."""
     dest.seek(0)
     dest.truncate()
-    return transport.fetch(name, dest)
+    return transport.fetch(name, guarded(dest))
 
 
 def run_partner(rt: Runtime, profile: ExchangeProfile) -> JobReport:
